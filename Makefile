@@ -1,0 +1,33 @@
+# Two commands for a fresh machine with Python 3.10+:  make run  |  make test
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8501
+
+.PHONY: run test bench sample clean
+
+run: $(VENV)/.runtime
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+test: $(VENV)/.dev
+	$(PY) -m pytest
+
+bench: $(VENV)/.runtime
+	$(PY) -m playground bench --data-dir ../shared/mnist
+
+sample: $(VENV)/.runtime      # rebuild datasets/mnist_sample.npz from the full set
+	$(PY) scripts/build_mnist_sample.py --data-dir ../shared/mnist
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# A torch wheel the machine already provides (pip find-links) saves a multi-GB download.
+	-$(PY) -m pip install -q --no-index --no-deps torch 2>/dev/null
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -1,0 +1,119 @@
+"""Save and load trained models; a CPU predictor for drawings and the CLI."""
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from playground import config as cfg
+from playground.config import Config, ConfigError
+from playground.models import build_model, head_for
+
+FORMAT = "neural-playground/1"
+MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024
+
+
+class CheckpointError(ValueError):
+    """A file that is not a checkpoint of this app, or not of this network."""
+
+
+def save(path: str | os.PathLike, config: Config, model: torch.nn.Module, n_inputs: int,
+         n_classes: int) -> None:
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    payload = {"format": FORMAT, "config": cfg.to_json(config), "n_inputs": n_inputs,
+               "n_classes": n_classes, "state_dict": state}
+    tmp = Path(f"{path}.tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load(source: str | os.PathLike | bytes) -> "Predictor":
+    """Read a checkpoint (a path or the bytes of an upload) safely: weights only."""
+    raw = _read_bytes(source)
+    try:
+        payload = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, zipfile.BadZipFile, EOFError, ValueError,
+            AttributeError, TypeError, KeyError, IndexError, OSError) as e:
+        raise CheckpointError(f"not a Neural Playground checkpoint (it could not be read safely: "
+                              f"{_first_line(e)})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError("not a Neural Playground checkpoint (no format marker)")
+    try:
+        config = cfg.from_json(payload["config"])
+        n_inputs, n_classes = int(payload["n_inputs"]), int(payload["n_classes"])
+    except (ConfigError, KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"the checkpoint's settings are invalid: {e}") from None
+    return Predictor.from_state(config, payload.get("state_dict"), n_inputs, n_classes)
+
+
+def _read_bytes(source: str | os.PathLike | bytes) -> bytes:
+    if isinstance(source, (bytes, bytearray)):
+        raw = bytes(source)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise CheckpointError(f"no checkpoint file at {path}")
+        if path.stat().st_size > MAX_CHECKPOINT_BYTES:
+            raise CheckpointError(f"{path.name} is larger than {MAX_CHECKPOINT_BYTES >> 20} MB")
+        raw = path.read_bytes()
+    if len(raw) > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"the file is larger than {MAX_CHECKPOINT_BYTES >> 20} MB")
+    return raw
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip().splitlines()
+    return (text[0][:160] if text else type(e).__name__)
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """A trained model on the CPU, for reading drawings and images; safe to share read-only."""
+    config: Config
+    model: torch.nn.Module
+    n_inputs: int
+    n_classes: int
+
+    @classmethod
+    def from_state(cls, config: Config, state: dict | None, n_inputs: int, n_classes: int) -> "Predictor":
+        model = build_model(config, n_inputs, n_classes)
+        if not isinstance(state, dict):
+            raise CheckpointError("the checkpoint holds no weights")
+        expected = model.state_dict()
+        if set(state) != set(expected):
+            raise CheckpointError("the checkpoint's weights do not match its network settings "
+                                  "(different layers)")
+        for name, tensor in state.items():
+            if not isinstance(tensor, torch.Tensor) or tensor.shape != expected[name].shape:
+                raise CheckpointError(f"the checkpoint's weights do not match its network settings "
+                                      f"(layer {name} has another shape)")
+        model.load_state_dict(state)
+        model.eval()
+        return cls(config, model, n_inputs, n_classes)
+
+    @classmethod
+    def from_model(cls, config: Config, model: torch.nn.Module, n_inputs: int, n_classes: int) -> "Predictor":
+        state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        return cls.from_state(config, state, n_inputs, n_classes)
+
+    @torch.no_grad()
+    def proba(self, inputs: np.ndarray) -> np.ndarray:
+        """Images (n, 28, 28) or (28, 28) in [0, 1], or 2D points (n, 2) -> (n, k) probabilities
+        (for regression: (n,) values)."""
+        x = torch.as_tensor(np.asarray(inputs, np.float32))
+        if self.config.dataset == "mnist":
+            x = x.reshape(-1, 1, 28, 28)
+        else:
+            from datasets.toy import add_features
+            x = add_features(x.reshape(-1, 2), self.config.features)
+        head = head_for(self.config, self.n_classes)
+        return head.proba(self.model(x)).numpy()
+
+    def save(self, path: str | os.PathLike) -> None:
+        save(path, self.config, self.model, self.n_inputs, self.n_classes)

@@ -1,0 +1,172 @@
+"""python -m playground train | predict | export-code | bench"""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from playground import config as cfg
+from playground.config import ConfigError
+
+EXIT_INVALID, EXIT_DIVERGED = 2, 3
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported on one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        raise UsageError(message)
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="python -m playground", description="Neural Playground from the command line.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    train = commands.add_parser("train", help="train a network and print its results")
+    cfg.add_cli_flags(train)
+    train.add_argument("--config", dest="config_file", help="a JSON file of settings (flags override it)")
+    train.add_argument("--json", action="store_true", help="end with one JSON line of results")
+    train.add_argument("--save", help="save the trained model to this file (.pt)")
+    train.add_argument("--data-dir", help="folder with the four MNIST IDX files")
+    train.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    predict = commands.add_parser("predict", help="read digits from images with a saved model")
+    predict.add_argument("--model", required=True, help="a model saved with train --save")
+    predict.add_argument("images", nargs="+", help="image files (PNG, JPG...) of handwritten digits")
+
+    export = commands.add_parser("export-code", help="print a standalone PyTorch script for a config")
+    cfg.add_cli_flags(export)
+    export.add_argument("--config", dest="config_file", help="a JSON file of settings (flags override it)")
+    export.add_argument("--output", "-o", help="write the script to this file instead of stdout")
+
+    bench = commands.add_parser("bench", help="time the trainer against a tutorial-style reference loop")
+    from playground import bench as bench_module
+    bench_module.add_arguments(bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except (UsageError, ConfigError, ValueError, OSError) as e:
+        print(f"error: {_one_line(e)}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(e: Exception) -> str:
+    name = "" if isinstance(e, (UsageError, OSError)) else f"{type(e).__name__}: "
+    text = " ".join(str(e).split())
+    return f"{name}{text}" if text else type(e).__name__
+
+
+def config_from_args(args: argparse.Namespace) -> cfg.Config:
+    base = None
+    if getattr(args, "config_file", None):
+        base = cfg.from_json(Path(args.config_file).read_text())
+    return cfg.from_cli(args, base)
+
+
+# ------------------------------------------------------------------ train
+def cmd_train(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    from playground.training import Trainer
+    import datasets
+
+    progress = None if args.quiet else _download_progress
+    split = datasets.load(config, args.data_dir, progress=progress)
+    if split.used_sample:
+        print(f"note: {split.source}", file=sys.stderr)
+    trainer = Trainer(config, split)
+    signal.signal(signal.SIGTERM, lambda *_: trainer.stop())
+    reporter = None if args.quiet else EpochPrinter(config.epochs)
+    trainer.run(on_epoch=reporter)
+    summary = trainer.summary()
+    if args.save and trainer.status != "diverged":
+        from playground import checkpoints
+        checkpoints.save(args.save, config, trainer.model, split.n_inputs, split.n_classes)
+        summary["saved"] = args.save
+    _print_summary(summary, args.json)
+    return EXIT_DIVERGED if trainer.status == "diverged" else 0
+
+
+class EpochPrinter:
+    """A progress line per epoch, at most a few per second (the last one always)."""
+
+    def __init__(self, epochs: int, every: float = 0.5):
+        self.epochs, self.every, self.last = epochs, every, 0.0
+
+    def __call__(self, trainer) -> None:
+        now = time.monotonic()
+        if now - self.last < self.every and trainer.epoch < self.epochs:
+            return
+        self.last = now
+        r = trainer.history[-1]
+        acc = "" if r.test_acc is None else f"  train acc {r.train_acc:.4f}  test acc {r.test_acc:.4f}"
+        print(f"epoch {r.epoch:>4}/{self.epochs}  train loss {r.train_loss:.5f}  "
+              f"test loss {r.test_loss:.5f}{acc}  {r.seconds:.1f}s", file=sys.stderr, flush=True)
+
+
+def _download_progress(name: str, done: int, total: int | None) -> None:
+    size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+    end = "\n" if total and done >= total else ""
+    print(f"\rdownloading {name}: {size}", end=end, file=sys.stderr, flush=True)
+
+
+def _print_summary(summary: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(summary))
+        return
+    for key, value in summary.items():
+        if value not in (None, ""):
+            print(f"{key:>18}: {value}")
+
+
+# ------------------------------------------------------------------ predict
+def cmd_predict(args: argparse.Namespace) -> int:
+    from playground import checkpoints, digits
+
+    predictor = checkpoints.load(args.model)
+    if predictor.config.dataset != "mnist":
+        raise UsageError(f"{args.model} was trained on {predictor.config.dataset}, not on digits (mnist)")
+    failed = 0
+    for name in args.images:
+        try:
+            image = digits.to_mnist(digits.load_image(name))
+        except (ValueError, OSError) as e:
+            print(f"error: {name}: {_one_line(e)}", file=sys.stderr)
+            failed += 1
+            continue
+        probs = predictor.proba(image)[0]
+        digit = int(probs.argmax())
+        print(json.dumps({"image": name, "digit": digit, "confidence": round(float(probs[digit]), 4),
+                          "probabilities": [round(float(p), 4) for p in probs]}))
+    return EXIT_INVALID if failed else 0
+
+
+# ------------------------------------------------------------------ export-code
+def cmd_export(args: argparse.Namespace) -> int:
+    from playground import codegen
+
+    script = codegen.script(config_from_args(args))
+    if args.output:
+        Path(args.output).write_text(script)
+    else:
+        print(script, end="")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from playground import bench
+    return bench.main(args)
+
+
+COMMANDS = {"train": cmd_train, "predict": cmd_predict, "export-code": cmd_export, "bench": cmd_bench}

@@ -1,0 +1,77 @@
+"""Accuracy, confusion matrices, predictions and decision-surface grids."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from playground.models import Head
+
+CHUNK = 8192   # examples per forward pass when evaluating
+
+
+@torch.no_grad()
+def outputs(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The model's raw outputs in eval mode, in chunks; restores the previous mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        return torch.cat([model(x[i:i + CHUNK]) for i in range(0, len(x), CHUNK)])
+    finally:
+        model.train(was_training)
+
+
+def loss_and_accuracy(model, head: Head, x: torch.Tensor, targets: torch.Tensor,
+                      labels: torch.Tensor) -> tuple[float, float | None]:
+    """Mean loss and accuracy (None for regression), read with one host sync."""
+    if len(x) == 0:
+        return float("nan"), None
+    out = outputs(model, x)
+    loss = head.loss(out, targets)
+    if head.task == "regression":
+        return float(loss), None
+    correct = (head.predict(out) == labels).float().mean()
+    loss_acc = torch.stack([loss.float(), correct]).tolist()
+    return loss_acc[0], loss_acc[1]
+
+
+def predict_proba(model, head: Head, x: torch.Tensor) -> np.ndarray:
+    """(n, k) class probabilities (or (n,) values for regression) as numpy."""
+    return head.proba(outputs(model, x)).float().cpu().numpy()
+
+
+def confusion_matrix(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """(k, k) counts: rows are the true class, columns the predicted one."""
+    cm = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(cm, (np.asarray(true, np.int64), np.asarray(pred, np.int64)), 1)
+    return cm
+
+
+def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
+    totals = cm.sum(1)
+    return np.divide(np.diag(cm), totals, out=np.zeros(len(cm)), where=totals > 0)
+
+
+def accuracy(true: np.ndarray, pred: np.ndarray) -> float:
+    return float(np.mean(np.asarray(true) == np.asarray(pred))) if len(true) else float("nan")
+
+
+def grid_points(domain: tuple[float, float], size: int) -> np.ndarray:
+    """(size*size, 2) points: row i has x2 = axis[i], column j has x1 = axis[j]."""
+    axis = np.linspace(domain[0], domain[1], size, dtype=np.float32)
+    x1, x2 = np.meshgrid(axis, axis)
+    return np.stack([x1.ravel(), x2.ravel()], 1)
+
+
+@torch.no_grad()
+def surface(model, head: Head, features: tuple[str, ...], domain: tuple[float, float],
+            size: int = 100, device: torch.device | str = "cpu") -> np.ndarray:
+    """The model output over a size x size grid of the plane, in one batched pass.
+
+    binary: (G, G) P(class 1); multiclass: (G, G, k) probabilities; regression: (G, G) values.
+    """
+    from datasets.toy import add_features
+    points = torch.from_numpy(grid_points(domain, size)).to(device)
+    probs = head.proba(outputs(model, add_features(points, features))).float().cpu().numpy()
+    if head.task == "binary":
+        probs = probs[:, 1]
+    return probs.reshape(size, size, *probs.shape[1:])

@@ -1,0 +1,200 @@
+"""Config -> nn.Module, and the output head that reads it (loss, probabilities)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from playground.config import Config
+
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "leaky_relu": lambda: nn.LeakyReLU(0.01),
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "gelu": nn.GELU,
+    "linear": nn.Identity,
+}
+GAINS = {"relu": "relu", "leaky_relu": "leaky_relu", "tanh": "tanh", "sigmoid": "sigmoid",
+         "gelu": "relu", "linear": "linear"}
+
+
+class Normalize(nn.Module):
+    """Pixel scaling inside the model, so every caller feeds plain [0, 1] images."""
+
+    def __init__(self, mean: float, std: float):
+        super().__init__()
+        self.mean, self.std = mean, std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+    def extra_repr(self) -> str:
+        return f"mean={self.mean}, std={self.std}"
+
+
+class Dropout(nn.Module):
+    """nn.Dropout that draws from the run's own generator, so runs in parallel threads
+    stay reproducible (nn.Dropout uses the process-wide one)."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+        self.generator: torch.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        gen = self.generator if self.generator is not None and self.generator.device == x.device else None
+        keep = torch.rand(x.shape, generator=gen, device=x.device) >= self.p
+        return x * keep / (1 - self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+def n_outputs(task: str, n_classes: int, loss: str) -> int:
+    if task == "regression" or (task == "binary" and loss in ("bce_with_logits", "mse")):
+        return 1
+    return n_classes
+
+
+def build_model(config: Config, n_inputs: int, n_classes: int,
+                generator: torch.Generator | None = None) -> nn.Sequential:
+    """The network for a config; n_inputs counts features (784 for MNIST)."""
+    n_out = n_outputs(config.task, n_classes, config.resolved_loss)
+    layers: list[nn.Module] = []
+    if config.dataset == "mnist":
+        if config.normalize == "standard":
+            layers.append(Normalize(MNIST_MEAN, MNIST_STD))
+        if config.model == "cnn":
+            layers += conv_layers(config.channels, config.activation[0])
+            n_inputs = config.channels[-1] * (28 >> len(config.channels)) ** 2
+        else:
+            layers.append(nn.Flatten())
+    layers += mlp_layers(n_inputs, config.hidden, config.activations, config.dropout, n_out)
+    if config.resolved_loss == "nll":
+        layers.append(nn.LogSoftmax(dim=1))
+    model = nn.Sequential(*layers)
+    init_weights(model, config, generator)
+    return model
+
+
+def conv_layers(channels: tuple[int, ...], activation: str) -> list[nn.Module]:
+    layers: list[nn.Module] = []
+    c_in = 1
+    for c_out in channels:
+        layers += [nn.Conv2d(c_in, c_out, 3, padding=1), ACTIVATIONS[activation](), nn.MaxPool2d(2)]
+        c_in = c_out
+    return layers + [nn.Flatten()]
+
+
+def mlp_layers(n_in: int, hidden: tuple[int, ...], activations: tuple[str, ...],
+               dropout: float, n_out: int) -> list[nn.Module]:
+    layers: list[nn.Module] = []
+    for width, act in zip(hidden, activations):
+        layers += [nn.Linear(n_in, width), ACTIVATIONS[act]()]
+        if dropout > 0:
+            layers.append(Dropout(dropout))
+        n_in = width
+    return layers + [nn.Linear(n_in, n_out)]
+
+
+def init_weights(model: nn.Module, config: Config, generator: torch.Generator | None) -> None:
+    """Initialise every Linear/Conv layer from `generator` (not the global RNG)."""
+    acts = list(config.activations) + ["linear"]
+    weighted = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    linear_index = 0
+    for layer in weighted:
+        if isinstance(layer, nn.Linear):
+            act = acts[min(linear_index, len(acts) - 1)]
+            linear_index += 1
+        else:
+            act = config.activation[0]
+        init_layer(layer, config.init, config.init_std, act, generator)
+
+
+@torch.no_grad()
+def init_layer(layer: nn.Module, how: str, std: float, act: str, gen: torch.Generator | None) -> None:
+    w, b = layer.weight, layer.bias
+    if how == "default":  # what nn.Linear / nn.Conv2d do, but from our generator
+        nn.init.kaiming_uniform_(w, a=math.sqrt(5), generator=gen)
+        bound = 1 / math.sqrt(w[0].numel())
+        nn.init.uniform_(b, -bound, bound, generator=gen)
+        return
+    if how == "xavier":
+        nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain(GAINS[act]), generator=gen)
+    elif how == "kaiming":
+        nonlin = "leaky_relu" if act == "leaky_relu" else "relu"
+        nn.init.kaiming_uniform_(w, a=0.01 if act == "leaky_relu" else 0, nonlinearity=nonlin, generator=gen)
+    else:
+        nn.init.normal_(w, 0.0, std, generator=gen)
+    nn.init.zeros_(b)
+
+
+def weight_matrices(model: nn.Module) -> list[torch.Tensor]:
+    return [m.weight for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+
+
+@dataclass(frozen=True)
+class Head:
+    """How the network's output is read: the loss, probabilities and predictions."""
+    task: str
+    n_classes: int
+    loss_name: str
+
+    @property
+    def n_out(self) -> int:
+        return n_outputs(self.task, self.n_classes, self.loss_name)
+
+    def targets(self, y: torch.Tensor) -> torch.Tensor:
+        """Labels in the form the loss wants, prepared once on the device."""
+        if self.task == "regression" or self.n_out == 1:
+            return y.float()
+        if self.loss_name == "mse":
+            return F.one_hot(y.long(), self.n_classes).float()
+        return y.long()
+
+    def loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        name = self.loss_name
+        if self.n_out == 1:
+            out = out.squeeze(1)
+            if name == "bce_with_logits":
+                return F.binary_cross_entropy_with_logits(out, target)
+            if self.task == "binary":  # mse on a probability, like TF Playground's squared error
+                return F.mse_loss(torch.sigmoid(out), target)
+            return F.l1_loss(out, target) if name == "l1" else F.mse_loss(out, target)
+        if name == "nll":
+            return F.nll_loss(out, target)
+        if name == "mse":
+            return F.mse_loss(torch.softmax(out, 1), target)
+        return F.cross_entropy(out, target)
+
+    def proba(self, out: torch.Tensor) -> torch.Tensor:
+        """(n, k) class probabilities; for regression the (n,) predicted values."""
+        if self.task == "regression":
+            return out.squeeze(1)
+        if self.n_out == 1:
+            p1 = torch.sigmoid(out.squeeze(1))
+            return torch.stack([1 - p1, p1], 1)
+        return out.exp() if self.loss_name == "nll" else torch.softmax(out, 1)
+
+    def predict(self, out: torch.Tensor) -> torch.Tensor:
+        if self.task == "regression":
+            return out.squeeze(1)
+        if self.n_out == 1:
+            return (out.squeeze(1) > 0).long()
+        return out.argmax(1)
+
+
+def head_for(config: Config, n_classes: int) -> Head:
+    return Head(config.task, n_classes, config.resolved_loss)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

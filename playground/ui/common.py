@@ -1,0 +1,241 @@
+"""Widgets shared by the pages: the generated settings form, the session's jobs, the controls
+and the metrics strip. The only place besides the pages that imports streamlit."""
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from playground import config as cfg
+from playground.config import Config, ConfigError
+from playground.jobs import Job, Snapshot
+
+POLL_SECONDS = 0.3   # how often a page re-reads a running job's snapshot
+STATUS_TEXT = {
+    "idle": ("⚪", "ready: press Play"),
+    "queued": ("🕒", "waiting for a free slot"),
+    "loading": ("⏳", "loading data"),
+    "running": ("🟢", "training"),
+    "paused": ("⏸️", "paused"),
+    "finished": ("✅", "finished"),
+    "diverged": ("🔴", "diverged"),
+    "stopped": ("⏸️", "stopped"),
+    "failed": ("🔴", "failed"),
+}
+
+
+# ------------------------------------------------------------- settings form
+def settings_form(page: str, base: Config, datasets: tuple[str, ...],
+                  hidden: frozenset[str] = frozenset()) -> tuple[Config | None, str | None]:
+    """Sidebar widgets for every knob that applies, grouped Data / Network / Training,
+    generated from config.py. Returns (config, None) or (None, what is wrong)."""
+    _seed_from_url(page, base)
+    values: dict[str, Any] = {}
+    current = base
+    for group in cfg.GROUPS:
+        st.sidebar.subheader(group)
+        for name, knob in cfg.KNOBS.items():
+            if knob.group != group or name in hidden:
+                continue
+            if not _applies(name, current, values):
+                continue
+            values[name] = _widget(page, name, knob, base, datasets)
+    try:
+        return cfg.from_dict(values, base), None
+    except ConfigError as e:
+        st.sidebar.error(str(e))
+        return None, str(e)
+
+
+def _applies(name: str, base: Config, values: dict[str, Any]) -> bool:
+    try:
+        probe = base.replace(**{k: v for k, v in values.items() if k in ("dataset", "model", "optimizer", "init")})
+    except ConfigError:
+        probe = base
+    return probe.applies(name)
+
+
+def _key(page: str, name: str) -> str:
+    return f"{page}:{name}"
+
+
+def _widget(page: str, name: str, knob: cfg.Knob, base: Config, datasets: tuple[str, ...]) -> Any:
+    key, label, kind = _key(page, name), cfg.label(name).capitalize(), cfg.kind_of(name)
+    value = getattr(base, name)
+    if key not in st.session_state:
+        st.session_state[key] = _widget_value(name, value)
+    side = st.sidebar
+    if name == "dataset":
+        return side.selectbox(label, datasets, key=key, help=knob.help)
+    if kind == "str":
+        return side.selectbox(label, knob.choices, key=key, help=knob.help)
+    if kind == "bool":
+        return side.toggle(label, key=key, help=knob.help)
+    if kind == "strs" and name == "activation":
+        return side.selectbox(label, knob.choices, key=key, help=knob.help) if \
+            st.session_state[key] in knob.choices else side.text_input(label, key=key, help=knob.help)
+    if kind == "strs":
+        return side.multiselect(label, knob.choices, key=key, help=knob.help)
+    if kind == "ints":
+        return side.text_input(label, key=key, help=knob.help)
+    if knob.step is not None:
+        return side.slider(label, float(knob.low), float(knob.high), step=float(knob.step), key=key, help=knob.help)
+    if kind == "int":
+        return side.number_input(label, int(knob.low), int(knob.high), step=1, key=key, help=knob.help)
+    return side.number_input(label, min_value=None, max_value=float(knob.high), step=None,
+                             format="%g", key=key, help=knob.help)
+
+
+def _widget_value(name: str, value: Any) -> Any:
+    """The config value as its widget holds it."""
+    kind = cfg.kind_of(name)
+    if kind == "ints":
+        return cfg.format_value(name, value)
+    if name == "activation":
+        return value[0] if len(value) == 1 else cfg.format_value(name, value)
+    if kind == "strs":
+        return list(value)
+    return value
+
+
+def set_widgets(page: str, config: Config) -> None:
+    """Put a config's values into the page's widgets (presets, URL links)."""
+    for name in cfg.KNOBS:
+        st.session_state[_key(page, name)] = _widget_value(name, getattr(config, name))
+
+
+def _seed_from_url(page: str, base: Config) -> None:
+    """On a session's first run, settings in the URL (?dataset=spiral&hidden=8,8) fill the form."""
+    flag = f"{page}:url-read"
+    if st.session_state.get(flag):
+        return
+    st.session_state[flag] = True
+    params = {k: v for k, v in st.query_params.to_dict().items() if k in cfg.KNOBS}
+    if not params:
+        return
+    try:
+        set_widgets(page, cfg.from_params(params, base))
+    except ConfigError as e:
+        st.session_state[f"{page}:url-error"] = f"The link's settings were not used: {e}"
+
+
+def url_error(page: str) -> None:
+    message = st.session_state.pop(f"{page}:url-error", None)
+    if message:
+        st.warning(message)
+
+
+def share_link(config: Config) -> None:
+    """Keep the address bar in step with the settings, so a copied URL reproduces the run."""
+    params = cfg.to_params(config)
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+
+
+# ------------------------------------------------------------- the session's jobs
+def get_job(page: str) -> Job | None:
+    return st.session_state.get(f"job:{page}")
+
+
+def ensure_job(page: str, config: Config) -> Job:
+    """The page's job for this config: live changes go to the running job; others need Reset."""
+    job = get_job(page)
+    if job is None:
+        job = Job(config, data_dir=None)
+        st.session_state[f"job:{page}"] = job
+    return job
+
+
+def reset_job(page: str, config: Config) -> Job:
+    old = get_job(page)
+    if old is not None:
+        old.close()
+    st.session_state.pop(f"job:{page}", None)
+    return ensure_job(page, config)
+
+
+def _command(page: str, action: str) -> None:
+    """Button callbacks run before the page is drawn, so the buttons show the new state."""
+    if action == "reset":
+        st.session_state[f"{page}:reset"] = True
+        return
+    job = get_job(page)
+    if job is not None:
+        getattr(job, action)()
+
+
+def controls(page: str, config: Config) -> Job:
+    """Play / Pause / Step / Reset, and the rule for changed settings."""
+    if st.session_state.pop(f"{page}:reset", False):
+        reset_job(page, config)
+    job = ensure_job(page, config)
+    snap = job.snapshot()
+    stale = cfg.needs_reset(job.config, config)
+    if not stale and config != job.config:
+        job.update(config)
+    running = snap.active
+    cols = st.columns([1, 1, 1, 1, 3])
+    cols[0].button("▶ Play", key=f"{page}:play", type="primary", disabled=running or stale,
+                   width="stretch", help="Train until the set number of epochs",
+                   on_click=_command, args=(page, "play"))
+    cols[1].button("⏸ Pause", key=f"{page}:pause", disabled=not running, width="stretch",
+                   on_click=_command, args=(page, "pause"))
+    cols[2].button("⏭ Step", key=f"{page}:step", disabled=running or stale, width="stretch",
+                   help="Train one epoch, then pause", on_click=_command, args=(page, "step"))
+    cols[3].button("↺ Reset", key=f"{page}:reset-button", width="stretch",
+                   help="Start again from new random weights", on_click=_command, args=(page, "reset"))
+    if stale:
+        changed = cfg.describe(sorted(cfg.diff(job.config, config) - cfg.LIVE_FIELDS - {"epochs"}))
+        cols[4].info(f"You changed {changed}: press Reset to apply.")
+    return job
+
+
+# ------------------------------------------------------------- status and metrics
+def status_line(snap: Snapshot) -> None:
+    icon, text = STATUS_TEXT.get(snap.status, ("", snap.status))
+    if snap.status == "queued" and snap.queue_position:
+        text = f"waiting for a free slot (position {snap.queue_position})"
+    detail = f": {snap.message}" if snap.message and snap.status in ("diverged", "failed") else ""
+    line = f"{icon} **{text}**{detail}"
+    if snap.status in ("diverged", "failed"):
+        st.error(line)
+    else:
+        st.markdown(line)
+
+
+def metrics_strip(snap: Snapshot) -> None:
+    last = snap.latest or {}
+    regression = snap.config.task == "regression"
+    cols = st.columns(6)
+    cols[0].metric("Epoch", f"{snap.epoch} / {snap.config.epochs}")
+    cols[1].metric("Train loss", _fmt(last.get("train_loss")))
+    cols[2].metric("Test loss", _fmt(last.get("test_loss")))
+    if regression:
+        cols[3].metric("Steps", f"{snap.steps:,}")
+    else:
+        cols[3].metric("Test accuracy", _pct(last.get("test_acc")),
+                       help=f"train accuracy {_pct(last.get('train_acc'))}")
+    cols[4].metric("Steps / s", f"{snap.steps_per_second:,.0f}" if snap.steps_per_second else "–")
+    cols[5].metric("Device", snap.device or "–")
+
+
+def _fmt(x: float | None) -> str:
+    return "–" if x is None else f"{x:.4f}" if x >= 1e-3 else f"{x:.2e}"
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}%"
+
+
+def live(page: str, body, active: bool) -> None:
+    """Run `body(snapshot)` now, and again every POLL_SECONDS while the job is active."""
+    @st.fragment(run_every=POLL_SECONDS if active else None)
+    def _poll() -> None:
+        job = get_job(page)
+        if job is None:
+            return
+        snap = job.snapshot()
+        body(snap)
+        if not snap.active and active:
+            st.rerun()  # training ended: redraw the whole page once (buttons, Draw model)
+    _poll()
