@@ -6,10 +6,10 @@ import math
 import torch
 import torch.nn.functional as F
 
-MAX_ROTATION = math.radians(12)
-MAX_SCALE = 0.12        # +-12% size
-MAX_SHIFT = 3 / 14      # +-3 pixels, in affine_grid's [-1, 1] units
-THICKEN_P = 0.3         # share of digits whose strokes are thickened
+MAX_ROTATION = math.radians(10)
+MAX_SCALE = 0.1         # +-10% size
+MAX_SHIFT = 2 / 14      # +-2 pixels, in affine_grid units ([-1, 1] spans 28 px)
+THICKEN_P = 0.25        # share of digits whose strokes are thickened
 
 
 def _uniform(n: int, gen: torch.Generator, device) -> torch.Tensor:

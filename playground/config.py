@@ -440,7 +440,7 @@ MNIST_PRESETS: dict[str, dict[str, Any]] = {
     "Small CNN (16-32 conv, Adam)": dict(MNIST_BASE, model="cnn", channels=(16, 32), hidden=(64,),
                                          optimizer="adam", lr=0.001, epochs=3),
     "Draw-ready 784-256-128-10 (Adam + augmentation)": dict(MNIST_BASE, hidden=(256, 128), optimizer="adam",
-                                                            lr=0.002, batch_size=128, augment=True, epochs=4),
+                                                            lr=0.001, batch_size=128, augment=True, epochs=6),
 }
 DRAW_PRESET = "Draw-ready 784-256-128-10 (Adam + augmentation)"
 

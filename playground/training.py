@@ -16,7 +16,7 @@ import torch
 
 import datasets
 from datasets.base import Split
-from playground import augment, evaluation
+from playground import augment, evaluation, fastpath
 from playground.config import Config, ConfigError, check
 from playground.models import Dropout, build_model, head_for, weight_matrices
 
@@ -64,13 +64,21 @@ def make_optimizer(config: Config, params) -> torch.optim.Optimizer:
     options = {"lr": config.lr, "weight_decay": config.weight_decay}
     if config.optimizer == "sgd":
         options.update(momentum=config.momentum, nesterov=config.nesterov)
-    if config.optimizer != "rmsprop" and params and params[0].device.type == "cpu":
+    device = params[0].device.type if params else "cpu"
+    if config.optimizer != "rmsprop" and device == "cpu":
         options["fused"] = True  # measured on CPU: Adam step 260 -> 185 us on a 2-6-1 net
+    if config.optimizer in ("adam", "adamw", "rmsprop") and device == "cuda":
+        options["capturable"] = True  # step counters stay on the GPU, so steps can be graph-captured
     return kind(params, **options)
 
 
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
               "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad}
+
+
+def _first_line(e: Exception) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0][:160] if lines else type(e).__name__
 
 
 def divergence_message(lr: float) -> str:
@@ -83,7 +91,7 @@ class Trainer:
 
     def __init__(self, config: Config, split: Split | None = None, *, data_dir: str | None = None,
                  device: str | torch.device | None = None, threads: int | None = 1,
-                 stop_event: threading.Event | None = None):
+                 stop_event: threading.Event | None = None, fast_path: str = "auto"):
         check(config)
         self.config = config
         self.device = resolve_device(config.device) if device is None else torch.device(device)
@@ -110,6 +118,11 @@ class Trainer:
         self._read = (0.0, 0)                   # (loss total, samples) at the last read
         self._epoch_start = (0.0, 0)            # the same, at the start of this epoch
         self._good = self._copy_params()
+        # "auto": CUDA graphs on a CUDA device; "eager": never; "emulate": the graph's K-step
+        # body run eagerly (tests the fast path's bookkeeping on the CPU).
+        self._fast_mode = fast_path
+        self._graph: fastpath.GraphSteps | None = None
+        self.fast_path = "eager"
 
     # ----------------------------------------------------------- set-up
     def _build_model(self) -> torch.nn.Module:
@@ -117,8 +130,13 @@ class Trainer:
         model = build_model(self.config, n_inputs, self.split.n_classes, self.cpu_gen).to(self.device)
         for m in model.modules():
             if isinstance(m, Dropout):
-                m.generator = self.gen
+                m.generator = self._random_gen
         return model
+
+    @property
+    def _random_gen(self) -> torch.Generator | None:
+        # In CUDA graphs only the default generator is replay-safe; on the CPU each run has its own.
+        return self.gen if self.device.type == "cpu" else None
 
     def _load_data(self) -> None:
         put = lambda a: torch.as_tensor(a).to(self.device)  # noqa: E731
@@ -146,6 +164,7 @@ class Trainer:
     def set_hparams(self, new: Config) -> None:
         """Apply live changes (learning rate, optimizer, regularisation) between steps."""
         old, self.config = self.config, new
+        self._graph = None   # settings are baked into a captured graph: capture again
         if new.optimizer != old.optimizer:
             self.optimizer = make_optimizer(new, self.model.parameters())
             return
@@ -214,20 +233,62 @@ class Trainer:
 
     def _train_steps(self, n: int) -> int:
         """Up to n steps inside the current epoch; returns how many ran."""
-        bs, perm, stop = self.batch_size, self._perm, self._stop
-        for i in range(int(n)):
-            if stop.is_set():
-                return i
-            idx = perm[self._pos:self._pos + bs]
-            self._pos += bs
-            self._step(idx)
-        return int(n)
+        n, done, bs = int(n), 0, self.batch_size
+        graph = self._graph_for(n)
+        while done < n and not self._stop.is_set():
+            full_batches = (self.n_train - self._pos) // bs
+            if graph is not None and min(full_batches, n - done) >= graph.k:
+                graph.replay(self._perm, self._pos)
+                self._pos += graph.k * bs
+                self._samples += graph.k * bs
+                self.steps += graph.k
+                done += graph.k
+            else:
+                self._step(self._perm[self._pos:self._pos + bs])
+                self._pos += bs
+                done += 1
+        return done
+
+    def _graph_for(self, n: int) -> fastpath.GraphSteps | None:
+        """The captured K-step graph, capturing it now if this is a good moment."""
+        if self._graph is not None or self._fast_mode == "eager":
+            return self._graph
+        if self._fast_mode == "auto" and self.device.type != "cuda":
+            return None
+        k = fastpath.STEPS_PER_REPLAY
+        if n < k + fastpath.WARMUP_STEPS or (self.n_train - self._pos) // self.batch_size < k + fastpath.WARMUP_STEPS:
+            return None
+        try:
+            if self._fast_mode == "auto":
+                fastpath.check_capturable(self)
+            graph = fastpath.GraphSteps(self._step_core, self.batch_size, self.device, k,
+                                        capture=self._fast_mode == "auto")
+            graph.prepare(warmup=lambda: self._train_steps_eager(fastpath.WARMUP_STEPS))
+        except (fastpath.NotCapturable, RuntimeError) as e:
+            self._fast_mode = "eager"
+            self.fast_path = f"eager ({_first_line(e)})"
+            log.info("CUDA graphs not used: %s", self.fast_path)
+            return None
+        self._graph = graph
+        self.fast_path = f"cuda graph, {k} steps per replay" if graph.capture else f"emulated graph, {k} steps"
+        return graph
+
+    def _train_steps_eager(self, n: int) -> None:
+        for _ in range(n):
+            self._step(self._perm[self._pos:self._pos + self.batch_size])
+            self._pos += self.batch_size
 
     def _step(self, idx: torch.Tensor) -> None:
+        self._step_core(idx)
+        self._samples += len(idx)
+        self.steps += 1
+
+    def _step_core(self, idx: torch.Tensor) -> None:
+        """One optimisation step, device work only (this is what a CUDA graph captures)."""
         xb = self.x_train.index_select(0, idx)
         tb = self.t_train.index_select(0, idx)
         if self.config.augment:
-            xb = augment.digits(xb, self.gen)
+            xb = augment.digits(xb, self._random_gen)
         loss = self.head.loss(self.model(xb), tb)
         total = loss
         if self.config.l1:
@@ -236,8 +297,6 @@ class Trainer:
         total.backward()
         self.optimizer.step()
         self._loss_total.add_(loss.detach(), alpha=len(idx))
-        self._samples += len(idx)
-        self.steps += 1
 
     # ----------------------------------------------------------- reading
     def read_step_loss(self) -> float | None:
@@ -291,6 +350,7 @@ class Trainer:
             for p, good in zip(self.model.parameters(), self._good):
                 p.copy_(good)
         self.optimizer = make_optimizer(self.config, self.model.parameters())
+        self._graph = None
         self._loss_total.fill_(0.0)
         self._read = self._epoch_start = (0.0, self._samples)
         self._perm = None
@@ -302,6 +362,7 @@ class Trainer:
         """After divergence: continue from the last good weights with new settings."""
         self.set_hparams(new)
         self.optimizer = make_optimizer(new, self.model.parameters())
+        self._graph = None
         self.status, self.message = "paused", ""
 
     # ----------------------------------------------------------- results
@@ -322,5 +383,6 @@ class Trainer:
             "steps": self.steps,
             "steps_per_second": round(self.steps / self.train_seconds, 1) if self.train_seconds else None,
             "used_sample": self.split.used_sample,
+            "fast_path": self.fast_path,
             "data_source": self.split.source,
         }

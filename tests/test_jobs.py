@@ -1,0 +1,156 @@
+"""Jobs: a training thread per session, immutable snapshots, the job limit, failures."""
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from playground import config as cfg
+from playground import jobs as jobs_module
+from playground.jobs import Job, SlotLimiter
+
+
+def small(**overrides):
+    base = dict(dataset="xor", n_points=300, hidden=(6,), batch_size=16, epochs=5, device="cpu")
+    return cfg.from_dict({**base, **overrides})
+
+
+def wait_for(job, statuses, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        snap = job.snapshot()
+        if snap.status in statuses:
+            return snap
+        time.sleep(0.02)
+    raise AssertionError(f"job stayed {job.snapshot().status}, wanted {statuses}")
+
+
+@pytest.fixture
+def limiter():
+    return SlotLimiter(4)
+
+
+def test_play_to_the_end_publishes_immutable_snapshots(limiter):
+    job = Job(small(), limiter=limiter)
+    assert job.snapshot().status == "idle"
+    job.play()
+    snap = wait_for(job, {"finished"})
+    assert snap.epoch == 5 and len(snap.history) == 5
+    assert snap.surface.shape == (jobs_module.SURFACE_SIZE, jobs_module.SURFACE_SIZE)
+    assert not snap.surface.flags.writeable
+    assert snap.layer_sizes == (2, 6, 1) and [w.shape for w in snap.weights] == [(6, 2), (1, 6)]
+    assert snap.predictor is not None and snap.device == "cpu"
+    with pytest.raises(Exception):
+        snap.epoch = 3
+    job.close()
+    assert not job.running
+
+
+def test_pause_resume_and_step(limiter):
+    job = Job(small(epochs=10_000), limiter=limiter)
+    job.play()
+    wait_for(job, {"running"})
+    time.sleep(0.3)
+    job.pause()
+    paused = wait_for(job, {"paused"})
+    time.sleep(0.3)
+    assert job.snapshot().steps == paused.steps
+    job.step()
+    after = wait_for(job, {"paused"}, 10)
+    deadline = time.monotonic() + 10
+    while job.running and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert job.snapshot().epoch == paused.epoch + 1
+    job.close()
+
+
+def test_live_update_and_reset_rule(limiter):
+    job = Job(small(epochs=10_000, optimizer="sgd", lr=0.1), limiter=limiter)
+    job.play()
+    wait_for(job, {"running"})
+    assert job.update(job.config.replace(lr=0.5))
+    deadline = time.monotonic() + 5
+    while job._trainer.optimizer.param_groups[0]["lr"] != 0.5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert job._trainer.optimizer.param_groups[0]["lr"] == 0.5
+    assert not job.update(job.config.replace(hidden=(3,)))
+    job.close()
+
+
+def test_job_limit_queues_and_starts_in_order():
+    limiter = SlotLimiter(1)
+    first = Job(small(epochs=10_000), limiter=limiter)
+    second = Job(small(epochs=2), limiter=limiter)
+    third = Job(small(epochs=2), limiter=limiter)
+    first.play()
+    wait_for(first, {"running"})
+    second.play()
+    third.play()
+    assert wait_for(second, {"queued"}).queue_position == 1
+    snap = wait_for(third, {"queued"})
+    deadline = time.monotonic() + 5
+    while third.snapshot().queue_position != 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert third.snapshot().queue_position == 2
+    assert limiter.running == 1
+    third.pause()                                   # leaves the queue
+    assert wait_for(third, {"idle"}).queue_position is None
+    first.pause()                                   # frees the slot: the second starts
+    wait_for(second, {"finished"})
+    assert third.snapshot().status == "idle"
+    for job in (first, second, third):
+        job.close()
+    assert limiter.running == 0 and limiter.waiting == 0
+
+
+def test_out_of_memory_stops_only_that_job(limiter, monkeypatch):
+    from playground.training import Trainer
+    real_step = Trainer._step
+
+    def exploding_step(self, idx):
+        if self.config.seed == 666:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20 GiB")
+        return real_step(self, idx)
+
+    monkeypatch.setattr(Trainer, "_step", exploding_step)
+    doomed, healthy = Job(small(seed=666), limiter=limiter), Job(small(), limiter=limiter)
+    doomed.play()
+    healthy.play()
+    failed = wait_for(doomed, {"failed"})
+    assert "ran out of memory" in failed.message and doomed._trainer is None
+    assert wait_for(healthy, {"finished"}).epoch == 5
+    doomed.close(), healthy.close()
+
+
+def test_divergence_is_shown_with_the_last_good_state(limiter):
+    job = Job(small(dataset="prod", hidden=(64, 64), activation=("relu",), optimizer="sgd", lr=10.0,
+                    epochs=100), limiter=limiter)
+    job.play()
+    snap = wait_for(job, {"diverged"})
+    assert "10x smaller" in snap.message
+    assert snap.surface is not None and np.isfinite(snap.surface).all()
+    job.update(job.config.replace(lr=0.001))
+    job.play()                                      # continues from the last good weights
+    assert wait_for(job, {"finished"}).epoch == 100
+    job.close()
+
+
+def test_idle_sessions_are_paused(limiter):
+    job = Job(small(epochs=10_000), limiter=limiter)
+    job.play()
+    wait_for(job, {"running"})
+    assert jobs_module.reap_idle(now=time.monotonic() + 3600) >= 1
+    wait_for(job, {"paused"})
+    job.close()
+
+
+def test_no_threads_left_after_close(limiter):
+    before = set(threading.enumerate())
+    for _ in range(5):
+        job = Job(small(epochs=10_000), limiter=limiter)
+        job.play()
+        wait_for(job, {"running"})
+        job.close()
+    leftover = [t for t in threading.enumerate() if t not in before and t.name.startswith("train-")]
+    assert leftover == []
