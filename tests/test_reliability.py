@@ -1,0 +1,99 @@
+"""A classroom on one process: many sessions at once, no cross-talk, nothing leaked."""
+import gc
+import threading
+import time
+
+import pytest
+
+from playground import config as cfg
+from playground.jobs import Job, SlotLimiter
+from playground.training import Trainer
+
+DATASETS = ["xor", "quadrants", "prod", "circle", "gauss", "spiral"]
+
+
+def session_config(i: int) -> cfg.Config:
+    return cfg.from_dict(dict(dataset=DATASETS[i % 6], seed=100 + i, n_points=300, hidden=(8, 4),
+                              dropout=0.1 if i % 4 == 0 else 0.0, batch_size=16, epochs=6, device="cpu"))
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+
+def wait_all(jobs, status="finished", timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(j.snapshot().status == status for j in jobs):
+            return
+        time.sleep(0.05)
+    raise AssertionError([j.snapshot().status for j in jobs])
+
+
+def test_twelve_sessions_match_their_solo_runs_and_respect_the_limit():
+    configs = [session_config(i) for i in range(12)]
+    solo = []
+    for c in configs:
+        trainer = Trainer(c)
+        trainer.run()
+        solo.append([(r.train_loss, r.test_loss) for r in trainer.history])
+
+    gc.collect()
+    memory_before = rss_mb()
+    limiter = SlotLimiter(4)
+    jobs = [Job(c, limiter=limiter) for c in configs]
+    most_running, watching = 0, True
+
+    def watch():
+        nonlocal most_running
+        while watching:
+            most_running = max(most_running, limiter.running)
+            time.sleep(0.005)
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    for job in jobs:
+        job.play()
+    wait_all(jobs)
+    watching = False
+    watcher.join()
+
+    assert 1 <= most_running <= 4
+    for job, expected in zip(jobs, solo):
+        got = [(r["train_loss"], r["test_loss"]) for r in job.snapshot().history]
+        assert len(got) == len(expected)
+        for (a, b), (c, d) in zip(got, expected):
+            assert abs(a - c) < 1e-5 and abs(b - d) < 1e-5
+        assert job.snapshot().config.dataset in DATASETS
+    for job in jobs:
+        job.close()
+    del jobs
+    gc.collect()
+    assert rss_mb() - memory_before < 150
+
+
+@pytest.mark.slow
+def test_soak_start_pause_reset_cycles_leak_no_threads():
+    baseline = {t.ident for t in threading.enumerate()}
+    limiter = SlotLimiter(2)
+    sessions = [Job(session_config(i).replace(epochs=10_000), limiter=limiter) for i in range(8)]
+    for cycle in range(200):
+        i = cycle % len(sessions)
+        job = sessions[i]
+        job.play()
+        time.sleep(0.005)
+        if cycle % 3 == 0:
+            job.pause()
+        else:                               # Reset: a new job replaces the old one
+            job.close()
+            sessions[i] = Job(session_config(i).replace(epochs=10_000), limiter=limiter)
+    for job in sessions:
+        job.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        extra = [t for t in threading.enumerate() if t.ident not in baseline and t.name.startswith("train-")]
+        if not extra:
+            break
+        time.sleep(0.05)
+    assert extra == []
+    assert limiter.running == 0 and limiter.waiting == 0
