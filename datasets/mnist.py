@@ -1,0 +1,196 @@
+"""MNIST from the four standard IDX files: find, download (md5-checked, atomic), read, or the sample."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import tempfile
+import zlib
+import threading
+import urllib.request
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from filelock import FileLock
+
+from datasets.base import Dataset, Split
+
+log = logging.getLogger(__name__)
+
+FILES = {  # name -> md5 of the official .gz (as torchvision lists them)
+    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
+SAMPLE = Path(__file__).with_name("mnist_sample.npz")
+MEAN, STD = 0.1307, 0.3081
+IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
+Progress = Callable[[str, int, "int | None"], None]
+
+_cache: dict[str, Split] = {}      # decoded arrays per folder: read-only, shared by sessions
+_cache_lock = threading.Lock()
+
+
+class MnistError(ValueError):
+    """The MNIST files are missing, damaged, or could not be downloaded."""
+
+
+# ------------------------------------------------------------------ reading
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """An IDX file (.gz or raw) as a uint8 array, checking its header against its size."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":  # gzip, whatever the name says
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise MnistError(f"{path.name}: cannot be read ({e}); delete it to download it again") from None
+    if len(raw) < 8:
+        raise MnistError(f"{path.name}: too short to be an IDX file")
+    magic = int.from_bytes(raw[:4], "big")
+    if magic not in (IMAGE_MAGIC, LABEL_MAGIC):
+        raise MnistError(f"{path.name}: not an MNIST IDX file (magic number {magic}, expected 2051 or 2049)")
+    n_dims = magic & 0xFF
+    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(n_dims)]
+    header = 4 + 4 * n_dims
+    expected = header + int(np.prod(dims))
+    if len(raw) != expected:
+        raise MnistError(f"{path.name}: truncated or damaged ({len(raw)} bytes, expected {expected})")
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "neural-playground" / "mnist"
+
+
+def find_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
+    """The first folder holding all four files: the argument, $PLAYGROUND_DATA_DIR, the cache."""
+    for candidate in (data_dir, os.environ.get("PLAYGROUND_DATA_DIR"), cache_dir()):
+        if candidate and all((Path(candidate) / name).is_file() for name in FILES):
+            return Path(candidate)
+    return None
+
+
+def read_dir(folder: Path) -> Split:
+    key = str(folder.resolve())
+    with _cache_lock:
+        if key in _cache:
+            return _cache[key]
+    x_train, y_train = read_idx(folder / "train-images-idx3-ubyte.gz"), read_idx(folder / "train-labels-idx1-ubyte.gz")
+    x_test, y_test = read_idx(folder / "t10k-images-idx3-ubyte.gz"), read_idx(folder / "t10k-labels-idx1-ubyte.gz")
+    split = _split(x_train, y_train, x_test, y_test, used_sample=False,
+                   source=f"full MNIST: {len(y_train):,} training + {len(y_test):,} test digits")
+    with _cache_lock:
+        _cache[key] = split
+    return split
+
+
+def _split(x_train, y_train, x_test, y_test, used_sample: bool, source: str) -> Split:
+    if len(x_train) != len(y_train) or len(x_test) != len(y_test):
+        raise MnistError("MNIST images and labels do not match in number")
+
+    def part(x: np.ndarray, y: np.ndarray) -> Dataset:
+        images = (x.reshape(-1, 1, 28, 28).astype(np.float32) / 255.0)
+        images.flags.writeable = False
+        labels = y.astype(np.int64)
+        labels.flags.writeable = False
+        return Dataset("mnist", images, labels, "multiclass", 10)
+    return Split(part(x_train, y_train), part(x_test, y_test), used_sample=used_sample, source=source)
+
+
+def load_sample(reason: str = "") -> Split:
+    with np.load(SAMPLE) as data:
+        arrays = [data[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+    note = f" (full MNIST could not be loaded: {reason})" if reason else ""
+    return _split(*arrays, used_sample=True,
+                  source=f"bundled sample: {len(arrays[1]):,} training + {len(arrays[3]):,} test digits{note}")
+
+
+def load(data_dir: str | os.PathLike | None = None, download: bool = True, progress: Progress | None = None,
+         allow_sample: bool = True) -> Split:
+    """The full set if it can be found or downloaded, else the bundled sample (said so)."""
+    folder = find_dir(data_dir)
+    try:
+        if folder is None and download:
+            folder = Path(data_dir) if data_dir else cache_dir()
+            fetch(folder, progress)
+        if folder is not None:
+            return read_dir(folder)
+        reason = "no MNIST files found"
+    except MnistError as e:
+        reason = str(e)
+    if not allow_sample:
+        raise MnistError(reason)
+    log.warning("using the bundled MNIST sample: %s", reason)
+    return load_sample(reason)
+
+
+# ------------------------------------------------------------------ downloading
+def fetch(dest: str | os.PathLike, progress: Progress | None = None, mirrors=MIRRORS,
+          md5s: dict[str, str] = FILES, timeout: float = 30, warn: Callable[[str], None] = log.warning) -> None:
+    """Make sure all files are in `dest`: damaged ones are replaced, missing ones downloaded.
+
+    One lock per folder, so two sessions (or processes) downloading at once do not collide.
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(dest / ".download.lock")):
+        for name, md5 in md5s.items():
+            path = dest / name
+            if path.is_file():
+                try:
+                    read_idx(path)
+                    continue
+                except MnistError as e:
+                    warn(f"{e}: downloading it again")
+                    path.unlink()
+            _download_one(name, md5, dest, mirrors, progress, timeout)
+
+
+download = fetch
+
+
+def _download_one(name: str, md5: str, dest: Path, mirrors, progress: Progress | None, timeout: float) -> None:
+    reasons = []
+    for mirror in mirrors:
+        try:
+            _download_to(mirror + name, dest / name, md5, progress, timeout)
+            return
+        except (OSError, ValueError) as e:
+            reasons.append(f"{mirror}: {e}")
+    raise MnistError(f"could not download {name}: " + "; ".join(reasons))
+
+
+def _download_to(url: str, path: Path, md5: str, progress: Progress | None, timeout: float) -> None:
+    """Stream into a temporary file beside `path`; rename only after the md5 matches."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        digest = hashlib.md5()
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            done = 0
+            while chunk := response.read(1 << 16):
+                out.write(chunk)
+                digest.update(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(path.name, done, total)
+            if total is not None and done != total:
+                raise OSError(f"transfer interrupted after {done} of {total} bytes")
+        if digest.hexdigest() != md5:
+            raise ValueError(f"md5 mismatch (got {digest.hexdigest()}, expected {md5})")
+        read_idx(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def normalize(x, how: str):
+    """'unit' keeps [0, 1]; 'standard' subtracts MNIST's mean and divides by its std."""
+    return x if how == "unit" else (x - MEAN) / STD
