@@ -88,6 +88,10 @@ def spiral(n_points: int, noise: float, seed: int) -> Dataset:
 GENERATORS: dict[str, Callable[[int, float, int], Dataset]] = {
     "xor": xor, "quadrants": quadrants, "prod": prod, "circle": circle, "gauss": gauss, "spiral": spiral,
 }
+def n_classes(name: str) -> int:
+    return {"quadrants": 4, "prod": 1}.get(name, 2)
+
+
 FEATURE_LABELS = {"x1sq": "x1²", "x2sq": "x2²", "x1x2": "x1·x2", "sin_x1": "sin x1", "sin_x2": "sin x2"}
 
 

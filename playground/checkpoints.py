@@ -23,13 +23,19 @@ class CheckpointError(ValueError):
     """A file that is not a checkpoint of this app, or not of this network."""
 
 
-def save(path: str | os.PathLike, config: Config, model: torch.nn.Module, n_inputs: int,
-         n_classes: int) -> None:
+def to_bytes(config: Config, model: torch.nn.Module, n_inputs: int, n_classes: int) -> bytes:
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     payload = {"format": FORMAT, "config": cfg.to_json(config), "n_inputs": n_inputs,
                "n_classes": n_classes, "state_dict": state}
+    handle = io.BytesIO()
+    torch.save(payload, handle)
+    return handle.getvalue()
+
+
+def save(path: str | os.PathLike, config: Config, model: torch.nn.Module, n_inputs: int,
+         n_classes: int) -> None:
     tmp = Path(f"{path}.tmp")
-    torch.save(payload, tmp)
+    tmp.write_bytes(to_bytes(config, model, n_inputs, n_classes))
     os.replace(tmp, path)
 
 
@@ -117,3 +123,6 @@ class Predictor:
 
     def save(self, path: str | os.PathLike) -> None:
         save(path, self.config, self.model, self.n_inputs, self.n_classes)
+
+    def to_bytes(self) -> bytes:
+        return to_bytes(self.config, self.model, self.n_inputs, self.n_classes)

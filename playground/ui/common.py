@@ -98,6 +98,27 @@ def _widget_value(name: str, value: Any) -> Any:
     return value
 
 
+def preset_picker(page: str, presets: dict[str, dict]) -> None:
+    """A named starting point; choosing one fills the settings form."""
+    key = f"{page}:preset"
+
+    def apply() -> None:
+        name = st.session_state[key]
+        if name in presets:
+            set_widgets(page, cfg.preset(name))
+    st.sidebar.selectbox("Preset", ["(your settings)", *presets], key=key, on_change=apply,
+                         help="Start from a known network; then change anything.")
+
+
+def code_box(config: Config) -> None:
+    """The standalone PyTorch script for these settings."""
+    from playground import codegen
+    with st.expander("🐍 Code for this run (standalone PyTorch)"):
+        script = codegen.script(config)
+        st.download_button("Download train.py", script, file_name="train.py", mime="text/x-python")
+        st.code(script, language="python")
+
+
 def set_widgets(page: str, config: Config) -> None:
     """Put a config's values into the page's widgets (presets, URL links)."""
     for name in cfg.KNOBS:

@@ -1,0 +1,67 @@
+"""The 2D playground: pick a dataset and a network, press Play, watch the surface bend."""
+from __future__ import annotations
+
+import streamlit as st
+
+from datasets import toy
+from playground import charts
+from playground import config as cfg
+from playground.jobs import Snapshot
+from playground.models import n_outputs
+from playground.ui import common
+
+PAGE = "2d"
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def points(dataset: str, n_points: int, noise: float, test_ratio: float, seed: int):
+    """The same split the training thread makes (cheap and deterministic): for drawing only."""
+    split = toy.make_split(dataset, n_points, noise, test_ratio, seed)
+    return (split.train.x, split.train.y), (split.test.x, split.test.y)
+
+
+def render() -> None:
+    st.sidebar.title("🎯 2D playground")
+    common.preset_picker(PAGE, cfg.TOY_PRESETS)
+    config, error = common.settings_form(PAGE, cfg.Config(), cfg.TOY_DATASETS)
+    st.title("2D playground")
+    st.caption("Each point is a training example. The colours behind them show what the network "
+               "predicts everywhere on the plane: watch them bend as it learns.")
+    common.url_error(PAGE)
+    if config is None:
+        st.error(f"Fix the settings in the sidebar first: {error}")
+        return
+    common.share_link(config)
+    job = common.controls(PAGE, config)
+    show_test = st.toggle("Show test data", value=False, key=f"{PAGE}:show-test")
+    discretize = st.toggle("Discretize output", value=False, key=f"{PAGE}:discretize",
+                           help="Show hard class regions instead of shaded probabilities")
+    common.live(PAGE, lambda snap: view(snap, show_test, discretize), job.snapshot().active)
+    common.code_box(config)
+
+
+def view(snap: Snapshot, show_test: bool, discretize: bool) -> None:
+    config = snap.config
+    common.status_line(snap)
+    common.metrics_strip(snap)
+    train_xy, test_xy = points(config.dataset, config.n_points, config.noise, config.test_ratio, config.seed)
+    left, right = st.columns([1.1, 1])
+    with left:
+        task = config.task
+        st.plotly_chart(charts.decision_surface(snap.surface, toy.DOMAIN, task, train_xy,
+                                                test_xy if show_test else None, discretize,
+                                                toy.n_classes(config.dataset)),
+                        key=f"{PAGE}-chart:surface", config={"displayModeBar": False})
+    with right:
+        st.plotly_chart(charts.loss_curves(snap.history), key=f"{PAGE}-chart:loss", config={"displayModeBar": False})
+        st.plotly_chart(charts.accuracy_curves(snap.history), key=f"{PAGE}-chart:acc",
+                        config={"displayModeBar": False})
+    st.plotly_chart(charts.network_diagram(snap.layer_sizes or _planned_sizes(config), snap.weights,
+                                           toy.feature_names(config.features), list(config.activations)),
+                    key=f"{PAGE}-chart:network", config={"displayModeBar": False})
+
+
+def _planned_sizes(config: cfg.Config) -> tuple[int, ...]:
+    """Layer sizes before training starts (the diagram shows the net with no links yet)."""
+    n_out = n_outputs(config.task, toy.n_classes(config.dataset), config.resolved_loss)
+    return (2 + len(config.features), *config.hidden, n_out)
