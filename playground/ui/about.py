@@ -95,3 +95,7 @@ def controls_reference() -> None:
             rows.append({"setting": cfg.label(name), "what it does": knob.help, "allowed": allowed,
                          "default": cfg.format_value(name, cfg.DEFAULTS[name]) or "(none)"})
         st.dataframe(rows, hide_index=True, width="stretch")
+
+
+if __name__ == "__main__":   # run as a page by st.navigation
+    render()

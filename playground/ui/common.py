@@ -192,6 +192,9 @@ def controls(page: str, config: Config) -> Job:
     job = ensure_job(page, config)
     snap = job.snapshot()
     stale = cfg.needs_reset(job.config, config)
+    if stale and snap.status == "idle":     # nothing trained yet: nothing to lose
+        job, stale = reset_job(page, config), False
+        snap = job.snapshot()
     if not stale and config != job.config:
         job.update(config)
     running = snap.active

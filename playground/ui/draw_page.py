@@ -143,3 +143,7 @@ def upload_model() -> None:
             st.rerun()
     if st.session_state.get(error_key):
         st.error(st.session_state[error_key])
+
+
+if __name__ == "__main__":   # run as a page by st.navigation
+    render()

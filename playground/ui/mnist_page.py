@@ -102,3 +102,7 @@ def results(snap: Snapshot) -> None:
         st.dataframe({"test digit": rows, "true": view.labels[rows], "predicted": predicted[rows],
                       "confidence": view.probs[rows].max(1).round(3), "correct": predicted[rows] == view.labels[rows]},
                      hide_index=True, width="stretch")
+
+
+if __name__ == "__main__":   # run as a page by st.navigation
+    render()

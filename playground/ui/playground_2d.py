@@ -65,3 +65,7 @@ def _planned_sizes(config: cfg.Config) -> tuple[int, ...]:
     """Layer sizes before training starts (the diagram shows the net with no links yet)."""
     n_out = n_outputs(config.task, toy.n_classes(config.dataset), config.resolved_loss)
     return (2 + len(config.features), *config.hidden, n_out)
+
+
+if __name__ == "__main__":   # run as a page by st.navigation
+    render()
