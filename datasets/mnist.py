@@ -25,7 +25,9 @@ FILES = {  # name -> md5 of the official .gz (as torchvision lists them)
     "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
 }
-MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
+# torchvision's mirrors; PLAYGROUND_MNIST_MIRRORS (space-separated URLs) replaces them, e.g. a local one.
+MIRRORS = tuple(os.environ.get("PLAYGROUND_MNIST_MIRRORS", "").split()) or (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
 SAMPLE = Path(__file__).with_name("mnist_sample.npz")
 MEAN, STD = 0.1307, 0.3081
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049

@@ -1,10 +1,13 @@
 """Pure chart functions: plain data in, a plotly Figure out (no streamlit, no torch)."""
 from __future__ import annotations
 
+import base64
+import io
 from typing import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
 
 ORANGE, BLUE = "#f59322", "#0877bd"   # TensorFlow Playground's class colours
 CLASS_COLOURS = [ORANGE, BLUE, "#2ca02c", "#9467bd", "#d62728", "#8c564b", "#e377c2", "#7f7f7f",
@@ -114,8 +117,8 @@ def decision_surface(grid: np.ndarray | None, domain: tuple[float, float], task:
     if grid is not None:
         size = grid.shape[0]
         step = (hi - lo) / (size - 1)
-        fig.add_trace(go.Image(z=_surface_image(np.asarray(grid), task, discretize), x0=lo, dx=step,
-                               y0=lo, dy=step, hoverinfo="skip", name="model output"))
+        fig.add_trace(go.Image(source=_png_uri(_surface_image(np.asarray(grid), task, discretize)),
+                               x0=lo, dx=step, y0=lo, dy=step, hoverinfo="skip", name="model output"))
     for xy, name, outline in ((train_xy, "train", "white"), (test_xy, "test", "#222")):
         if xy is not None and len(xy[0]):
             fig.add_trace(_points(xy, name, outline, task))
@@ -126,14 +129,21 @@ def decision_surface(grid: np.ndarray | None, domain: tuple[float, float], task:
                    showlegend=True)
 
 
-def _points(xy: tuple[np.ndarray, np.ndarray], name: str, outline: str, task: str) -> go.Scattergl:
+def _png_uri(rgb: np.ndarray) -> str:
+    """A small PNG instead of a JSON array: ~10x smaller, and quick to send 5 times a second."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _points(xy: tuple[np.ndarray, np.ndarray], name: str, outline: str, task: str) -> go.Scatter:
     x, y = np.asarray(xy[0]), np.asarray(xy[1])
     if task == "regression":
         marker = dict(color=y, colorscale=DIVERGING, cmin=-1, cmax=1, size=7,
                       line=dict(color=outline, width=1))
     else:
         marker = dict(color=[CLASS_COLOURS[int(c) % 10] for c in y], size=7, line=dict(color=outline, width=1))
-    return go.Scattergl(x=x[:, 0], y=x[:, 1], mode="markers", name=f"{name} points", marker=marker,
+    return go.Scatter(x=x[:, 0], y=x[:, 1], mode="markers", name=f"{name} points", marker=marker,
                         customdata=y, hovertemplate="x1 %{x:.2f}, x2 %{y:.2f}<br>label %{customdata}<extra></extra>")
 
 

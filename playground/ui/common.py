@@ -10,17 +10,18 @@ from playground import config as cfg
 from playground.config import Config, ConfigError
 from playground.jobs import Job, Snapshot
 
-POLL_SECONDS = 0.3   # how often a page re-reads a running job's snapshot
+POLL_SECONDS = 0.5   # how often a page re-reads a running job's snapshot
+
 STATUS_TEXT = {
-    "idle": ("⚪", "ready: press Play"),
-    "queued": ("🕒", "waiting for a free slot"),
-    "loading": ("⏳", "loading data"),
-    "running": ("🟢", "training"),
-    "paused": ("⏸️", "paused"),
-    "finished": ("✅", "finished"),
-    "diverged": ("🔴", "diverged"),
-    "stopped": ("⏸️", "stopped"),
-    "failed": ("🔴", "failed"),
+    "idle": (":material/radio_button_unchecked:", "ready: press Play"),
+    "queued": (":material/schedule:", "waiting for a free slot"),
+    "loading": (":material/hourglass_top:", "loading data"),
+    "running": (":green[:material/play_circle:]", "training"),
+    "paused": (":material/pause_circle:", "paused"),
+    "finished": (":green[:material/check_circle:]", "finished"),
+    "diverged": (":material/error:", "diverged"),
+    "stopped": (":material/pause_circle:", "stopped"),
+    "failed": (":material/error:", "failed"),
 }
 
 
@@ -113,7 +114,7 @@ def preset_picker(page: str, presets: dict[str, dict]) -> None:
 def code_box(config: Config) -> None:
     """The standalone PyTorch script for these settings."""
     from playground import codegen
-    with st.expander("🐍 Code for this run (standalone PyTorch)"):
+    with st.expander("Code for this run (standalone PyTorch)", icon=":material/code:"):
         script = codegen.script(config)
         st.download_button("Download train.py", script, file_name="train.py", mime="text/x-python")
         st.code(script, language="python")
@@ -199,14 +200,14 @@ def controls(page: str, config: Config) -> Job:
         job.update(config)
     running = snap.active
     cols = st.columns([1, 1, 1, 1, 3])
-    cols[0].button("▶ Play", key=f"{page}:play", type="primary", disabled=running or stale,
+    cols[0].button("Play", icon=":material/play_arrow:", key=f"{page}:play", type="primary", disabled=running or stale,
                    width="stretch", help="Train until the set number of epochs",
                    on_click=_command, args=(page, "play"))
-    cols[1].button("⏸ Pause", key=f"{page}:pause", disabled=not running, width="stretch",
+    cols[1].button("Pause", icon=":material/pause:", key=f"{page}:pause", disabled=not running, width="stretch",
                    on_click=_command, args=(page, "pause"))
-    cols[2].button("⏭ Step", key=f"{page}:step", disabled=running or stale, width="stretch",
+    cols[2].button("Step", icon=":material/skip_next:", key=f"{page}:step", disabled=running or stale, width="stretch",
                    help="Train one epoch, then pause", on_click=_command, args=(page, "step"))
-    cols[3].button("↺ Reset", key=f"{page}:reset-button", width="stretch",
+    cols[3].button("Reset", icon=":material/restart_alt:", key=f"{page}:reset-button", width="stretch",
                    help="Start again from new random weights", on_click=_command, args=(page, "reset"))
     if stale:
         changed = cfg.describe(sorted(cfg.diff(job.config, config) - cfg.LIVE_FIELDS - {"epochs"}))

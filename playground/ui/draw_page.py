@@ -94,13 +94,13 @@ def canvas() -> np.ndarray | None:
 
 def read(drawing: np.ndarray | None, predictor: Predictor) -> None:
     if drawing is None:
-        st.markdown("### ✏️ Draw a digit on the canvas")
+        st.markdown("### Draw a digit on the canvas")
         return
     start = time.perf_counter()
     try:
         image = digits.to_mnist(drawing)
     except digits.EmptyDrawingError:
-        st.markdown("### ✏️ Draw a digit on the canvas")
+        st.markdown("### Draw a digit on the canvas")
         return
     except digits.ImageError as e:
         st.error(str(e))
@@ -109,11 +109,11 @@ def read(drawing: np.ndarray | None, predictor: Predictor) -> None:
     ms = 1000 * (time.perf_counter() - start)
     digit, confidence = int(probs.argmax()), float(probs.max())
     if confidence < UNSURE:
-        st.markdown(f"## 🤔 Not sure: is this a digit? Maybe **{digit}** ({confidence:.0%})")
+        st.markdown(f"## Not sure: is this a digit? Maybe **{digit}** ({confidence:.0%})")
     else:
         st.markdown(f"## It's a **{digit}** ({confidence:.0%} sure)")
     small, bars = st.columns([1, 1.5])
-    small.plotly_chart(charts.digit_image(image, "what the network sees (28x28)"), key=f"{PAGE}-chart:seen")
+    small.plotly_chart(charts.digit_image(image, "what the net sees"), key=f"{PAGE}-chart:seen")
     bars.plotly_chart(charts.probability_bars(probs), key=f"{PAGE}-chart:bars")
     st.caption(f"read in {ms:.1f} ms")
 

@@ -16,7 +16,6 @@ BASE = cfg.preset("784-100-10, SGD (tutorial)")
 
 
 def render() -> None:
-    st.sidebar.title("🔢 MNIST")
     common.preset_picker(PAGE, cfg.MNIST_PRESETS)
     config, error = common.settings_form(PAGE, BASE, ("mnist",))
     st.title("MNIST handwritten digits")

@@ -21,7 +21,6 @@ def points(dataset: str, n_points: int, noise: float, test_ratio: float, seed: i
 
 
 def render() -> None:
-    st.sidebar.title("🎯 2D playground")
     common.preset_picker(PAGE, cfg.TOY_PRESETS)
     config, error = common.settings_form(PAGE, cfg.Config(), cfg.TOY_DATASETS)
     st.title("2D playground")
