@@ -1,0 +1,202 @@
+"""MNIST: the IDX reader, the downloader (against a local server), the cache, the sample."""
+import gzip
+import hashlib
+import http.server
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from datasets import mnist
+from datasets.mnist import MnistError
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "mnist"
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    magic = 2051 if array.ndim == 3 else 2049
+    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def fake_files(n_train=20, n_test=10) -> dict[str, bytes]:
+    rng = np.random.default_rng(0)
+    arrays = {"train-images-idx3-ubyte.gz": rng.integers(0, 256, (n_train, 28, 28)),
+              "train-labels-idx1-ubyte.gz": np.arange(n_train) % 10,
+              "t10k-images-idx3-ubyte.gz": rng.integers(0, 256, (n_test, 28, 28)),
+              "t10k-labels-idx1-ubyte.gz": np.arange(n_test) % 10}
+    return {name: gzip.compress(idx_bytes(a)) for name, a in arrays.items()}
+
+
+def md5s(files: dict[str, bytes]) -> dict[str, str]:
+    return {name: hashlib.md5(data).hexdigest() for name, data in files.items()}
+
+
+# ------------------------------------------------------------------ reader
+def test_read_idx_gz_and_raw(tmp_path):
+    images = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
+    (tmp_path / "a.gz").write_bytes(gzip.compress(idx_bytes(images)))
+    (tmp_path / "b").write_bytes(idx_bytes(np.array([3, 4])))
+    assert np.array_equal(mnist.read_idx(tmp_path / "a.gz"), images)
+    assert mnist.read_idx(tmp_path / "b").tolist() == [3, 4]
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"\x00\x00\x08\x05" + bytes(20), "not an MNIST IDX file"),
+    (idx_bytes(np.zeros((3, 28, 28)))[:-10], "truncated"),
+    (b"\x1f\x8b garbage", "cannot be read"),
+    (b"abc", "too short"),
+])
+def test_read_idx_rejects_bad_files_naming_them(tmp_path, content, words):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(content)
+    with pytest.raises(MnistError, match=words) as info:
+        mnist.read_idx(path)
+    assert "train-images-idx3-ubyte.gz" in str(info.value)
+
+
+# ------------------------------------------------------------------ downloader
+class Handler(http.server.BaseHTTPRequestHandler):
+    files: dict[str, bytes] = {}
+    cut_short: set[str] = set()
+    hits: list[str] = []
+
+    def do_GET(self):  # noqa: N802
+        name = self.path.rsplit("/", 1)[-1]
+        self.hits.append(self.path)
+        data = self.files.get(name)
+        if data is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[:len(data) // 2] if name in self.cut_short else data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def mirror():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    Handler.files, Handler.cut_short, Handler.hits = fake_files(), set(), []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", Handler
+    server.shutdown()
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name != ".download.lock")
+
+
+def test_download_success_with_progress(tmp_path, mirror):
+    url, handler = mirror
+    seen = []
+    mnist.fetch(tmp_path, progress=lambda name, done, total: seen.append((name, done, total)),
+                mirrors=(url,), md5s=md5s(handler.files))
+    assert leftovers(tmp_path) == sorted(handler.files)
+    assert seen[-1][1] == seen[-1][2] and {s[0] for s in seen} == set(handler.files)
+    split = mnist.read_dir(tmp_path)
+    assert split.train.x.shape == (20, 1, 28, 28) and not split.used_sample
+
+
+def test_md5_mismatch_leaves_nothing(tmp_path, mirror):
+    url, handler = mirror
+    wrong = {name: "0" * 32 for name in handler.files}
+    with pytest.raises(MnistError, match="md5 mismatch"):
+        mnist.fetch(tmp_path, mirrors=(url,), md5s=wrong)
+    assert leftovers(tmp_path) == []
+
+
+def test_interrupted_transfer_leaves_nothing(tmp_path, mirror):
+    url, handler = mirror
+    handler.cut_short = {"train-images-idx3-ubyte.gz"}
+    with pytest.raises(MnistError, match="could not download train-images"):
+        mnist.fetch(tmp_path, mirrors=(url,), md5s=md5s(handler.files), timeout=5)
+    assert "train-images-idx3-ubyte.gz" not in leftovers(tmp_path)
+    assert not [n for n in leftovers(tmp_path) if n.endswith(".part")]
+
+
+def test_second_mirror_used_when_the_first_fails(tmp_path, mirror):
+    url, handler = mirror
+    mnist.fetch(tmp_path, mirrors=(url + "missing/", url), md5s=md5s(handler.files))
+    assert len(leftovers(tmp_path)) == 4 and any("/missing/" in h for h in handler.hits)
+
+
+def test_corrupt_cached_file_is_reported_and_replaced(tmp_path, mirror):
+    url, handler = mirror
+    mnist.fetch(tmp_path, mirrors=(url,), md5s=md5s(handler.files))
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8bbroken")
+    warnings = []
+    mnist.fetch(tmp_path, mirrors=(url,), md5s=md5s(handler.files), warn=warnings.append)
+    assert len(warnings) == 1 and "t10k-labels" in warnings[0]
+    assert (tmp_path / "t10k-labels-idx1-ubyte.gz").read_bytes() == handler.files["t10k-labels-idx1-ubyte.gz"]
+
+
+def test_two_downloads_at_once_do_not_collide(tmp_path, mirror):
+    url, handler = mirror
+    errors = []
+
+    def download():
+        try:
+            mnist.fetch(tmp_path, mirrors=(url,), md5s=md5s(handler.files))
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+    threads = [threading.Thread(target=download) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == [] and len(handler.hits) == 4          # the others found the files done
+    assert all((tmp_path / n).read_bytes() == d for n, d in handler.files.items())
+
+
+# ------------------------------------------------------------------ finding and loading
+def test_find_dir_order(tmp_path, monkeypatch):
+    explicit, from_env, cache = tmp_path / "a", tmp_path / "b", tmp_path / "cache"
+    for folder in (explicit, from_env, cache / "neural-playground" / "mnist"):
+        folder.mkdir(parents=True)
+        for name, data in fake_files().items():
+            (folder / name).write_bytes(data)
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(from_env))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    assert mnist.find_dir(explicit) == explicit
+    assert mnist.find_dir(None) == from_env
+    monkeypatch.delenv("PLAYGROUND_DATA_DIR")
+    assert mnist.find_dir(tmp_path / "empty") == cache / "neural-playground" / "mnist"
+
+
+def test_offline_falls_back_to_the_sample(tmp_path, monkeypatch):
+    monkeypatch.delenv("PLAYGROUND_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(mnist, "MIRRORS", ("http://127.0.0.1:9/",))
+    split = mnist.load(tmp_path / "nothing")
+    assert split.used_sample and "bundled sample" in split.source and "could not" in split.source
+    with pytest.raises(MnistError):
+        mnist.load(tmp_path / "nothing", allow_sample=False)
+
+
+def test_bundled_sample_is_small_and_balanced():
+    assert mnist.SAMPLE.stat().st_size <= 2 * 1024 * 1024
+    split = mnist.load_sample()
+    assert split.train.x.shape == (6000, 1, 28, 28) and len(split.test) == 1000
+    assert np.bincount(split.train.y).tolist() == [600] * 10
+    assert np.bincount(split.test.y).tolist() == [100] * 10
+    assert 0 <= split.train.x.min() and split.train.x.max() <= 1
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="the full MNIST set (../shared/mnist) is not here")
+def test_full_set_reads_with_official_counts():
+    split = mnist.read_dir(SHARED)
+    assert len(split.train) == 60_000 and len(split.test) == 10_000
+    assert np.bincount(split.test.y).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_normalize():
+    x = np.array([0.1307, 1.0])
+    assert np.allclose(mnist.normalize(x, "standard"), [0.0, (1 - 0.1307) / 0.3081])
+    assert mnist.normalize(x, "unit") is x
