@@ -176,10 +176,15 @@ def reset_job(page: str, config: Config) -> Job:
     return ensure_job(page, config)
 
 
+def request_reset(page: str) -> None:
+    """Reset the page's job on this run, before anything is drawn (for button callbacks)."""
+    st.session_state[f"{page}:reset"] = True
+
+
 def _command(page: str, action: str) -> None:
     """Button callbacks run before the page is drawn, so the buttons show the new state."""
     if action == "reset":
-        st.session_state[f"{page}:reset"] = True
+        request_reset(page)
         return
     job = get_job(page)
     if job is not None:

@@ -23,6 +23,8 @@ def points(dataset: str, n_points: int, noise: float, test_ratio: float, seed: i
 def render() -> None:
     common.preset_picker(PAGE, cfg.TOY_PRESETS)
     config, error = common.settings_form(PAGE, cfg.Config(), cfg.TOY_DATASETS)
+    st.sidebar.button("Regenerate data", icon=":material/refresh:", on_click=_regenerate, key=f"{PAGE}:regenerate",
+                      help="New random points (a new seed) and new starting weights")
     st.title("2D playground")
     st.caption("Each point is a training example. The colours behind them show what the network "
                "predicts everywhere on the plane: watch them bend as it learns.")
@@ -37,6 +39,12 @@ def render() -> None:
                            help="Show hard class regions instead of shaded probabilities")
     common.live(PAGE, lambda snap: view(snap, show_test, discretize), job.snapshot().active)
     common.code_box(config)
+
+
+def _regenerate() -> None:
+    key = f"{PAGE}:seed"
+    st.session_state[key] = (int(st.session_state.get(key, 0)) + 1) % cfg.KNOBS["seed"].high
+    common.request_reset(PAGE)
 
 
 def view(snap: Snapshot, show_test: bool, discretize: bool) -> None:

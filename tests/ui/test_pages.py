@@ -178,3 +178,15 @@ def test_about_page_renders_the_maths():
     assert not at.exception and len(at.latex) >= 3
     at.selectbox(key="about:opt").select("sgd").run()
     assert any("v_t" in l.value for l in at.latex)
+
+
+def test_2d_regenerate_gives_new_points_and_a_fresh_job():
+    at = app()
+    at.button(key="2d:step").click().run()
+    poll_until(at, lambda a: metric(a, "Epoch").startswith("1 /"))
+    old_job = at.session_state["job:2d"]
+    at.sidebar.button(key="2d:regenerate").click().run()
+    assert at.sidebar.number_input(key="2d:seed").value == 1
+    assert metric(at, "Epoch").startswith("0 /") and at.session_state["job:2d"] is not old_job
+    assert not at.exception
+    close_jobs(at)
