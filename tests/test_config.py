@@ -118,3 +118,42 @@ def test_any_raw_input_gives_a_config_or_a_config_error(values):
     cfg.check(c)
     assert cfg.from_params(cfg.to_params(c)) == c
     assert cfg.from_json(cfg.to_json(c)) == c
+
+
+# Any config the UI, a URL or the CLI can produce either trains or is refused with a ConfigError.
+TRAINABLE = st.fixed_dictionaries({}, optional={
+    "dataset": st.sampled_from(cfg.TOY_DATASETS + ("cifar", "")),
+    "n_points": st.integers(0, 300),
+    "noise": st.floats(-0.5, 1.5),
+    "test_ratio": st.floats(0.0, 1.0),
+    "features": st.lists(st.sampled_from(cfg.FEATURES + ("cube",)), max_size=3),
+    "hidden": st.lists(st.integers(0, 12), max_size=3),
+    "activation": st.lists(st.sampled_from(cfg.ACTIVATIONS + ("swish",)), min_size=1, max_size=3),
+    "dropout": st.floats(0, 1),
+    "init": st.sampled_from(cfg.INITS),
+    "init_std": st.floats(0, 2),
+    "loss": st.sampled_from(cfg.LOSSES),
+    "optimizer": st.sampled_from(cfg.OPTIMIZERS),
+    "lr": st.floats(-1, 12),
+    "momentum": st.floats(0, 1),
+    "nesterov": st.booleans(),
+    "weight_decay": st.floats(0, 1),
+    "l1": st.floats(0, 0.1),
+    "batch_size": st.integers(0, 200),
+    "epochs": st.integers(0, 2),
+    "drop_last": st.booleans(),
+    "model": st.sampled_from(("mlp", "cnn")),
+})
+
+
+@settings(max_examples=60, deadline=None)
+@given(TRAINABLE)
+def test_any_config_trains_or_is_refused(values):
+    from playground.training import Trainer
+    try:
+        config = cfg.from_dict({"device": "cpu", **values})
+    except ConfigError:
+        return
+    trainer = Trainer(config)
+    assert trainer.run() in ("finished", "diverged")
+    assert trainer.summary()["status"] in ("ok", "diverged")
