@@ -4,6 +4,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -20,6 +21,21 @@ pytestmark = [
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--no-first-run"]
+
+
+def split_cores() -> tuple[list[str], str]:
+    """Server on core 0, browser on core 1 (as if the students' browsers ran on their own
+    machines), where taskset and two cores exist; else both share whatever there is."""
+    taskset = shutil.which("taskset")
+    if not taskset or (os.cpu_count() or 1) < 2:
+        return [], CHROMIUM
+    wrapper = Path(tempfile.mkdtemp()) / "chromium-core1"
+    wrapper.write_text(f'#!/bin/sh\nexec {taskset} -c 1 {CHROMIUM} "$@"\n')
+    wrapper.chmod(0o755)
+    return [taskset, "-c", "0"], str(wrapper)
+
+
+SERVER_PREFIX, BROWSER_EXECUTABLE = split_cores()
 
 
 def free_port() -> int:
@@ -42,7 +58,7 @@ def server(tmp_path_factory):
     env = {**os.environ, "PLAYGROUND_DATA_DIR": str(tmp / "no-mnist"), "XDG_CACHE_HOME": str(tmp / "cache"),
            "PLAYGROUND_MNIST_MIRRORS": "http://127.0.0.1:9/", "PLAYGROUND_MAX_JOBS": "2"}
     log = open(tmp / "server.log", "w+")
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+    process = subprocess.Popen([*SERVER_PREFIX, sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                                 "--server.address", "127.0.0.1", "--server.headless", "true"],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -64,9 +80,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    import tempfile
     with playwright.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(tempfile.mkdtemp(), executable_path=CHROMIUM, headless=True,
+        context = p.chromium.launch_persistent_context(tempfile.mkdtemp(), executable_path=BROWSER_EXECUTABLE, headless=True,
                                                        args=BROWSER_ARGS, viewport={"width": 1440, "height": 1000})
         yield context
         context.close()
@@ -109,16 +124,17 @@ def test_health_stays_fast_while_sessions_train(server, browser):
         page.get_by_role("button", name="Play").click()
         pages.append(page)
     time.sleep(1.0)
-    # With three Chromium renderers on the same 2-core machine the OS starves everyone now and
-    # then; this bounds that. The server itself is measured below, with the trainings still running.
-    with_browsers = [health_ms(url) for _ in range(20) if time.sleep(0.05) is None]
+    connected = sorted(health_ms(url) for _ in range(40) if time.sleep(0.05) is None)
     for page in pages:
         page.close()
     time.sleep(1.5)                                   # let the closed sessions wind down
-    server_alone = [health_ms(url) for _ in range(40) if time.sleep(0.05) is None]
-    (ARTIFACTS / "health_ms.txt").write_text(f"with browsers: {with_browsers}\nserver alone: {server_alone}\n")
-    assert max(with_browsers) < 3000, with_browsers
-    assert max(server_alone) < 200, server_alone
+    training_only = [health_ms(url) for _ in range(40) if time.sleep(0.05) is None]
+    (ARTIFACTS / "health_ms.txt").write_text(f"sessions connected: {connected}\n"
+                                             f"sessions closed, jobs training: {training_only}\n")
+    # On one core shared by two trainings and three live pages, the odd answer waits for the
+    # CPU: 90% must come within 200 ms; with the pages closed, every one.
+    assert connected[len(connected) * 9 // 10] < 200, connected
+    assert max(training_only) < 200, training_only
 
 
 def test_draw_a_digit_gets_a_prediction(server, browser):
