@@ -51,7 +51,7 @@ def loss_curves(history: Sequence[Mapping]) -> go.Figure:
                                      hovertemplate=f"epoch %{{x}}<br>{name} loss %{{y:.5f}}<extra></extra>"))
     finite = [v for h in history for v in (h.get("train_loss"), h.get("test_loss")) if v and v > 0]
     log_y = bool(finite) and max(finite) / min(finite) > 100
-    fig.update_yaxes(type="log" if log_y else "linear", title="loss")
+    fig.update_yaxes(type="log" if log_y else "linear", title="loss", dtick=1 if log_y else None)
     fig.update_xaxes(title="epoch")
     return _layout(fig, "Loss", 300)
 
