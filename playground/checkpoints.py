@@ -42,12 +42,16 @@ def save(path: str | os.PathLike, config: Config, model: torch.nn.Module, n_inpu
 def load(source: str | os.PathLike | bytes) -> "Predictor":
     """Read a checkpoint (a path or the bytes of an upload) safely: weights only."""
     raw = _read_bytes(source)
+    if not raw.startswith(b"PK\x03\x04"):   # torch.save writes a zip archive
+        raise CheckpointError("not a Neural Playground checkpoint (not a file saved by PyTorch)")
     try:
         payload = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, zipfile.BadZipFile, EOFError, ValueError,
-            AttributeError, TypeError, KeyError, IndexError, OSError) as e:
-        raise CheckpointError(f"not a Neural Playground checkpoint (it could not be read safely: "
-                              f"{_first_line(e)})") from None
+    except pickle.UnpicklingError:
+        raise CheckpointError("not a Neural Playground checkpoint (it holds code or objects other than "
+                              "weights, so it was not loaded)") from None
+    except (RuntimeError, zipfile.BadZipFile, EOFError, ValueError, AttributeError, TypeError, KeyError,
+            IndexError, OSError):
+        raise CheckpointError("the checkpoint is damaged or truncated") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError("not a Neural Playground checkpoint (no format marker)")
     try:
@@ -71,11 +75,6 @@ def _read_bytes(source: str | os.PathLike | bytes) -> bytes:
     if len(raw) > MAX_CHECKPOINT_BYTES:
         raise CheckpointError(f"the file is larger than {MAX_CHECKPOINT_BYTES >> 20} MB")
     return raw
-
-
-def _first_line(e: Exception) -> str:
-    text = str(e).strip().splitlines()
-    return (text[0][:160] if text else type(e).__name__)
 
 
 @dataclass(frozen=True)

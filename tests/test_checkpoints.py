@@ -37,9 +37,9 @@ class Evil:
 
 
 @pytest.mark.parametrize("make, words", [
-    (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200)), "not a Neural Playground checkpoint"),
-    (lambda p: p.write_bytes(b""), "not a Neural Playground checkpoint"),
-    (lambda p: p.write_bytes(pickle.dumps(Evil())), "could not be read safely"),
+    (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200)), "not a file saved by PyTorch"),
+    (lambda p: p.write_bytes(b""), "not a file saved by PyTorch"),
+    (lambda p: p.write_bytes(pickle.dumps(Evil())), "not a file saved by PyTorch"),
     (lambda p: torch.save({"a": 1}, p), "no format marker"),
 ])
 def test_bad_files_are_rejected(tmp_path, make, words, capsys):
@@ -53,7 +53,7 @@ def test_bad_files_are_rejected(tmp_path, make, words, capsys):
 def test_code_inside_a_torch_file_never_runs(tmp_path, capsys):
     path = tmp_path / "evil.pt"
     torch.save({"format": checkpoints.FORMAT, "payload": Evil()}, path)
-    with pytest.raises(CheckpointError):
+    with pytest.raises(CheckpointError, match="holds code or objects other than weights"):
         checkpoints.load(path)
     assert "this code ran" not in capsys.readouterr().out
 
@@ -62,7 +62,7 @@ def test_truncated_and_mismatched_checkpoints(trained, tmp_path):
     _, path = trained
     truncated = tmp_path / "cut.pt"
     truncated.write_bytes(path.read_bytes()[:300])
-    with pytest.raises(CheckpointError):
+    with pytest.raises(CheckpointError, match="damaged or truncated"):
         checkpoints.load(truncated)
     payload = torch.load(path, weights_only=True)
     payload["config"] = cfg.to_json(cfg.from_dict(dict(dataset="quadrants", hidden=(16,))))
