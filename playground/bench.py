@@ -19,7 +19,7 @@ import datasets
 from playground import config as cfg
 from playground import evaluation
 from playground.models import build_model, head_for
-from playground.training import Trainer, device_label, make_optimizer, resolve_device
+from playground.training import OPTIMIZERS, Trainer, device_label, resolve_device
 
 CASES: dict[str, dict] = {
     # seed 000: 784-100-10, ReLU, log_softmax + NLL, SGD lr 0.01, batch 64, 10 epochs
@@ -138,8 +138,7 @@ def time_reference(config: cfg.Config, split) -> dict:
 
 
 def _plain_optimizer(config: cfg.Config, model: torch.nn.Module) -> torch.optim.Optimizer:
-    kind = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
-            "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad}[config.optimizer]
+    kind = OPTIMIZERS[config.optimizer]   # the plain, unfused version, as the tutorials use it
     options = {"lr": config.lr, "weight_decay": config.weight_decay}
     if config.optimizer == "sgd":
         options.update(momentum=config.momentum, nesterov=config.nesterov)
