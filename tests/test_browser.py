@@ -161,5 +161,7 @@ def test_draw_a_digit_gets_a_prediction(server, browser):
     page.screenshot(path=str(ARTIFACTS / "mnist.png"), full_page=True)
     page.get_by_role("link", name="About").click()
     page.get_by_text("The maths").wait_for(timeout=30_000)
+    page.locator(".katex").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(2000)
     page.screenshot(path=str(ARTIFACTS / "about.png"), full_page=True)
     page.close()
