@@ -124,6 +124,10 @@ class Trainer:
         self._fast_mode = fast_path
         self._graph: fastpath.GraphSteps | None = None
         self.fast_path = "eager"
+        # Each run gets its own CUDA stream, so sessions sharing a GPU overlap their work.
+        self.stream = torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
+        if self.stream is not None:
+            self.stream.wait_stream(torch.cuda.current_stream(self.device))   # the data copies above
 
     # ----------------------------------------------------------- set-up
     def _build_model(self) -> torch.nn.Module:
@@ -197,6 +201,14 @@ class Trainer:
     def _advance(self, max_steps: float, until_epoch: int, on_epoch, on_report, report_every) -> str:
         if self.status == "diverged":
             return self.status
+        if self.stream is None:
+            return self._advance_on_stream(max_steps, until_epoch, on_epoch, on_report, report_every)
+        with torch.cuda.stream(self.stream):
+            status = self._advance_on_stream(max_steps, until_epoch, on_epoch, on_report, report_every)
+        self.stream.synchronize()   # others may now read the weights from any stream
+        return status
+
+    def _advance_on_stream(self, max_steps: float, until_epoch: int, on_epoch, on_report, report_every) -> str:
         if self._owns_stop:
             self._stop.clear()
         self.status = "running"
