@@ -38,8 +38,19 @@ def _rgb(hex_colour: str) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ curves
+MAX_CURVE_POINTS = 1000   # long runs are thinned for drawing (the last epoch is always kept)
+
+
+def _thin(items: Sequence, limit: int = MAX_CURVE_POINTS) -> Sequence:
+    if len(items) <= limit:
+        return items
+    step = -(-len(items) // limit)
+    return list(items[::step]) + ([items[-1]] if (len(items) - 1) % step else [])
+
+
 def loss_curves(history: Sequence[Mapping]) -> go.Figure:
     fig = go.Figure()
+    history = _thin(history)
     if not history:
         return _layout(_hint(fig, "press Play to start training"), "Loss", 300)
     epochs = [h["epoch"] for h in history]
@@ -58,6 +69,7 @@ def loss_curves(history: Sequence[Mapping]) -> go.Figure:
 
 def accuracy_curves(history: Sequence[Mapping]) -> go.Figure:
     fig = go.Figure()
+    history = _thin(history)
     if not history or history[-1].get("test_acc") is None:
         note = "press Play to start training" if not history else "regression: see the loss (mean squared error)"
         return _layout(_hint(fig, note), "Accuracy", 300)

@@ -152,6 +152,7 @@ class Job:
         self._trainer: Trainer | None = None  # touched only by the worker thread
         self._pending: Config | None = None   # live setting changes for the worker
         self._target_epoch: int | None = None
+        self._history: list[dict] = []        # EpochRecord dicts published so far
         self._closed = False
         self._snapshot = Snapshot(config=config)
         self.last_seen = time.monotonic()
@@ -326,12 +327,16 @@ class Job:
         live = dict(
             epoch=trainer.epoch, steps=trainer.steps, epoch_fraction=trainer.epoch_fraction,
             steps_per_second=(trainer.steps / trainer.train_seconds) if trainer.train_seconds else None,
-            history=tuple(r.as_dict() for r in trainer.history),
+            history=self._history_so_far(trainer),
             step_losses=tuple(trainer.step_losses[-MAX_STEP_LOSSES:]),
         )
         if trainer.config.is_toy:
             live.update(surface=self._surface(trainer), weights=self._weights(trainer))
         self._publish(**live, **extra)
+
+    def _history_so_far(self, trainer: Trainer) -> tuple:
+        self._history.extend(r.as_dict() for r in trainer.history[len(self._history):])  # new epochs only
+        return tuple(self._history)
 
     def _publish_full(self, trainer: Trainer, **extra) -> None:
         """Also the expensive part: a CPU copy of the model and test-set predictions."""

@@ -77,3 +77,9 @@ def test_mnist_views():
     assert charts.digit_gallery(np.zeros((0, 28, 28)), [], []).layout.annotations
     for fig in (bars, gallery):
         assert isinstance(fig, go.Figure) and fig.to_json()
+
+
+def test_long_runs_are_thinned_but_keep_the_last_epoch():
+    history = [dict(HISTORY[0], epoch=i) for i in range(1, 5001)]
+    fig = charts.loss_curves(history)
+    assert len(fig.data[0].x) <= charts.MAX_CURVE_POINTS + 1 and fig.data[0].x[-1] == 5000
