@@ -1,7 +1,10 @@
 """Neural Playground: streamlit run app.py"""
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="Neural Playground", page_icon=":material/neurology:", layout="wide")
+st.set_page_config(page_title="Neural Playground", page_icon=str(Path(__file__).parent / "playground/ui/icon.png"),
+                   layout="wide")
 st.navigation([
     st.Page("playground/ui/playground_2d.py", title="2D playground", icon=":material/scatter_plot:", default=True),
     st.Page("playground/ui/mnist_page.py", title="MNIST", icon=":material/grid_on:", url_path="mnist"),

@@ -209,7 +209,8 @@ def _links(weights, positions, sign, bucket, biggest) -> tuple[list, list]:
     xs: list = []
     ys: list = []
     for layer, w in enumerate(weights[:len(positions) - 1]):
-        (x0, y_in), (x1, y_out) = positions[layer], positions[layer + 1]
+        (x_in, y_in), (x_out, y_out) = positions[layer], positions[layer + 1]
+        x0, x1 = x_in[0], x_out[0]
         w = np.asarray(w)[:len(y_out), :len(y_in)]
         level = np.minimum((np.abs(w) / biggest * LINK_BUCKETS).astype(int), LINK_BUCKETS - 1)
         rows, cols = np.nonzero((np.sign(w) == sign) & (level == bucket))

@@ -96,6 +96,9 @@ def test_play_on_the_2d_page_moves_the_loss(server, browser):
     url, _ = server
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page()
+    failed = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.set_viewport_size({"width": 1440, "height": 1700})   # tall enough for the network diagram
     page.goto(url)
     page.get_by_role("button", name="Play").wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "playground_2d_ready.png"), full_page=True)
@@ -110,8 +113,12 @@ def test_play_on_the_2d_page_moves_the_loss(server, browser):
                 break
         time.sleep(0.3)
     assert first is not None and value != first, "the train loss never changed"
-    page.wait_for_timeout(1500)
+    page.wait_for_timeout(2500)
     page.screenshot(path=str(ARTIFACTS / "playground_2d.png"), full_page=True)
+    drawn = page.evaluate("Array.from(document.querySelectorAll('[data-testid=stPlotlyChart]'))"
+                          ".map(chart => chart.querySelectorAll('.main-svg').length > 0)")
+    assert len(drawn) == 4 and all(drawn), drawn      # surface, loss, accuracy, network diagram
+    assert failed == [], failed                       # works offline: nothing fetched from elsewhere
     page.close()
 
 

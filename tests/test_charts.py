@@ -59,6 +59,9 @@ def test_network_diagram_truncates_big_layers_and_groups_links():
     fig = charts.network_diagram([2, 40, 1], weights, ["x1", "x2"], ["relu"])
     link_traces = [t for t in fig.data if t.mode == "lines"]
     assert 1 <= len(link_traces) <= 2 * charts.LINK_BUCKETS
+    for trace in link_traces:             # plain numbers with None gaps: plotly.js draws nothing else
+        assert all(v is None or isinstance(v, float) for v in trace.x)
+        assert set(v for v in trace.x if v is not None) <= {0.0, 1.0, 2.0}
     assert any("+8 more" in a.text for a in fig.layout.annotations)
     node_traces = [t for t in fig.data if t.mode == "markers"]
     assert [len(t.x) for t in node_traces] == [2, 32, 1]
