@@ -162,10 +162,12 @@ def test_draw_a_digit_gets_a_prediction(server, browser):
     text = page.locator('[data-testid="stMarkdown"]').all_inner_texts()
     assert any("It's a" in t or "Not sure" in t for t in text)
     page.screenshot(path=str(ARTIFACTS / "draw.png"), full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 2000})
     page.get_by_role("link", name="MNIST").click()          # same session: the model trained for Draw
     page.get_by_text("Confusion matrix").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ARTIFACTS / "mnist.png"), full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 1000})
     page.get_by_role("link", name="About").click()
     page.get_by_text("The maths").wait_for(timeout=30_000)
     page.locator(".katex").first.wait_for(timeout=30_000)

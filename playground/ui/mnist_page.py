@@ -19,8 +19,8 @@ def render() -> None:
     common.preset_picker(PAGE, cfg.MNIST_PRESETS)
     config, error = common.settings_form(PAGE, BASE, ("mnist",))
     st.title("MNIST handwritten digits")
-    st.caption("70,000 handwritten digits, 28x28 pixels each. Train a network on 60,000, "
-               "test it on 10,000 it has never seen.")
+    st.caption("Handwritten digits, 28x28 pixels each (70,000 in the full set). The network learns "
+               "from the training digits and is tested on digits it has never seen.")
     common.url_error(PAGE)
     if config is None:
         st.error(f"Fix the settings in the sidebar first: {error}")
