@@ -29,7 +29,6 @@ FILES = {  # name -> md5 of the official .gz (as torchvision lists them)
 MIRRORS = tuple(os.environ.get("PLAYGROUND_MNIST_MIRRORS", "").split()) or (
     "https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
 SAMPLE = Path(__file__).with_name("mnist_sample.npz")
-MEAN, STD = 0.1307, 0.3081
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
 Progress = Callable[[str, int, "int | None"], None]
 
@@ -191,8 +190,3 @@ def _download_to(url: str, path: Path, md5: str, progress: Progress | None, time
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-
-
-def normalize(x, how: str):
-    """'unit' keeps [0, 1]; 'standard' subtracts MNIST's mean and divides by its std."""
-    return x if how == "unit" else (x - MEAN) / STD

@@ -412,11 +412,6 @@ def reap_idle(now: float | None = None, timeout: float = IDLE_TIMEOUT) -> int:
     return len(stale)
 
 
-def active_jobs() -> int:
-    with _JOBS_LOCK:
-        return sum(1 for j in _JOBS if j.running)
-
-
 @atexit.register
 def shutdown_all(timeout: float = 5.0) -> None:
     """Stop every training thread cleanly (server shutdown)."""

@@ -194,7 +194,3 @@ class Head:
 
 def head_for(config: Config, n_classes: int) -> Head:
     return Head(config.task, n_classes, config.resolved_loss)
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

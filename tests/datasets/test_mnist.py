@@ -194,9 +194,3 @@ def test_full_set_reads_with_official_counts():
     split = mnist.read_dir(SHARED)
     assert len(split.train) == 60_000 and len(split.test) == 10_000
     assert np.bincount(split.test.y).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-
-
-def test_normalize():
-    x = np.array([0.1307, 1.0])
-    assert np.allclose(mnist.normalize(x, "standard"), [0.0, (1 - 0.1307) / 0.3081])
-    assert mnist.normalize(x, "unit") is x

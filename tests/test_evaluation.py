@@ -1,0 +1,46 @@
+"""Accuracy, confusion matrices and decision-surface grids."""
+import numpy as np
+import torch
+
+from playground import config as cfg
+from playground import evaluation
+from playground.models import build_model, head_for
+
+
+def test_confusion_matrix_and_per_class_accuracy():
+    true = np.array([0, 0, 1, 1, 2, 2])
+    pred = np.array([0, 1, 1, 1, 2, 0])
+    cm = evaluation.confusion_matrix(true, pred, 3)
+    assert cm.tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    assert evaluation.per_class_accuracy(cm).tolist() == [0.5, 1.0, 0.5]
+    assert evaluation.accuracy(true, pred) == 4 / 6
+
+
+def test_grid_points_orientation():
+    points = evaluation.grid_points((-1, 1), 3)
+    assert points.shape == (9, 2)
+    assert points[0].tolist() == [-1, -1] and points[2].tolist() == [1, -1] and points[6].tolist() == [-1, 1]
+
+
+def test_surface_shapes_by_task():
+    for dataset, shape in (("xor", (20, 20)), ("quadrants", (20, 20, 4)), ("prod", (20, 20))):
+        config = cfg.from_dict(dict(dataset=dataset, features=("x1x2",)))
+        n_classes = {"quadrants": 4, "prod": 1}.get(dataset, 2)
+        model = build_model(config, 3, n_classes, torch.Generator().manual_seed(0))
+        grid = evaluation.surface(model, head_for(config, n_classes), config.features, (-1, 1), 20)
+        assert grid.shape == shape
+        if dataset == "quadrants":
+            assert np.allclose(grid.sum(-1), 1, atol=1e-5)
+        if dataset == "xor":
+            assert 0 <= grid.min() and grid.max() <= 1
+
+
+def test_loss_and_accuracy_leave_the_mode_alone():
+    config = cfg.from_dict(dict(dataset="xor", dropout=0.5))
+    model = build_model(config, 2, 2, torch.Generator().manual_seed(0))
+    head = head_for(config, 2)
+    x, y = torch.rand(50, 2) * 2 - 1, torch.randint(0, 2, (50,))
+    model.train()
+    first = evaluation.loss_and_accuracy(model, head, x, head.targets(y), y)
+    assert model.training and first == evaluation.loss_and_accuracy(model, head, x, head.targets(y), y)
+    assert 0 <= first[1] <= 1
