@@ -151,9 +151,10 @@ def _png_uri(rgb: np.ndarray) -> str:
 
 def _points(xy: tuple[np.ndarray, np.ndarray], name: str, outline: str, task: str) -> go.Scatter:
     x, y = np.asarray(xy[0]), np.asarray(xy[1])
-    if task == "regression":
-        marker = dict(color=y, colorscale=DIVERGING, cmin=-1, cmax=1, size=7,
-                      line=dict(color=outline, width=1))
+    if task == "regression":  # saturated at the largest target, with a dark rim so pale points show
+        top = float(np.abs(y).max()) if len(y) else 1.0
+        marker = dict(color=y, colorscale=DIVERGING, cmin=-top, cmax=top, size=7,
+                      line=dict(color="#555", width=1))
     else:  # class numbers on a stepped colour scale: much quicker than one colour string per point
         k = max(2, int(y.max()) + 1 if len(y) else 2)
         scale = [[i / (k - 1), CLASS_COLOURS[i % 10]] for i in range(k)]
