@@ -170,8 +170,12 @@ LINK_BUCKETS = 3      # magnitude buckets per sign: 6 link traces in all
 
 def network_diagram(layer_sizes: Sequence[int], weights: Sequence[np.ndarray],
                     input_names: Sequence[str] | None = None,
-                    activations: Sequence[str] | None = None) -> go.Figure:
-    """Columns of neurons, links coloured by the weight's sign and drawn thicker when larger."""
+                    activations: Sequence[str] | None = None,
+                    neuron_maps: Sequence[np.ndarray] | None = None) -> go.Figure:
+    """Columns of neurons, links coloured by the weight's sign and drawn thicker when larger.
+
+    With `neuron_maps` (per column, (neurons, G, G) in [-1, 1]) each neuron of a small enough
+    layer shows what it computes over the plane, as in TensorFlow Playground."""
     fig = go.Figure()
     if not layer_sizes:
         return _layout(_hint(fig, "the network appears here"), "Network", 320)
@@ -184,7 +188,10 @@ def network_diagram(layer_sizes: Sequence[int], weights: Sequence[np.ndarray],
                 fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
                                          line=dict(color=colour, width=1 + 2.5 * bucket),
                                          opacity=0.25 + 0.3 * bucket))
+    pictured = _neuron_pictures(fig, positions, neuron_maps or ())
     for i, (size, (xs, ys)) in enumerate(zip(layer_sizes, positions)):
+        if i in pictured:
+            continue
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", showlegend=False, hoverinfo="skip",
                                  marker=dict(size=16 if size <= 16 else 10, color="white",
                                              line=dict(color="#555", width=1.5))))
@@ -197,7 +204,27 @@ def network_diagram(layer_sizes: Sequence[int], weights: Sequence[np.ndarray],
             fig.add_annotation(x=-0.08, y=y, text=name, showarrow=False, xanchor="right", font=dict(size=12))
     fig.update_xaxes(visible=False, range=[-0.5, len(layer_sizes) - 0.5])
     fig.update_yaxes(visible=False, range=[-0.2, 1.05])
-    return _layout(fig, "Network (blue: positive weight, orange: negative)", 340)
+    return _layout(fig, "Network (blue: positive weight, orange: negative)", 400 if pictured else 340)
+
+
+MAX_PICTURED = 12     # layers up to this size show a picture per neuron
+
+
+def _neuron_pictures(fig: go.Figure, positions, neuron_maps) -> set[int]:
+    """Put each neuron's map at its place; returns the columns that got pictures."""
+    pictured, images = set(), []
+    for column, (maps, (xs, ys)) in enumerate(zip(neuron_maps, positions)):
+        if len(maps) != len(ys) or len(ys) > MAX_PICTURED:
+            continue
+        gap = abs(ys[0] - ys[1]) if len(ys) > 1 else 1.0
+        for values, x, y in zip(maps, xs, ys):
+            rgb = np.flipud(_surface_image(values, "regression", discretize=False))  # row 0 = bottom
+            images.append(dict(source=_png_uri(rgb), x=x, y=y, xref="x", yref="y", sizex=0.5,
+                               sizey=min(0.17, 0.85 * gap), xanchor="center", yanchor="middle",
+                               sizing="contain", layer="above"))
+        pictured.add(column)
+    fig.update_layout(images=images)   # one assignment: adding images one by one is ~5x slower
+    return pictured
 
 
 def _column(index: int, size: int) -> tuple[list[float], list[float]]:

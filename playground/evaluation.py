@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from playground.models import Head
+from playground.models import Dropout, Head
 
 CHUNK = 8192   # examples per forward pass when evaluating
 
@@ -75,3 +75,29 @@ def surface(model, head: Head, features: tuple[str, ...], domain: tuple[float, f
     if head.task == "binary":
         probs = probs[:, 1]
     return probs.reshape(size, size, *probs.shape[1:])
+
+
+@torch.no_grad()
+def neuron_maps(model: torch.nn.Sequential, features: tuple[str, ...], domain: tuple[float, float],
+                size: int = 24, device: torch.device | str = "cpu") -> list[np.ndarray]:
+    """What each neuron computes over the plane (TensorFlow Playground's little squares).
+
+    One array (n_neurons, size, size) per column of the diagram: the inputs, then each hidden
+    layer after its activation; each neuron scaled to [-1, 1] by its largest magnitude.
+    """
+    from datasets.toy import add_features
+    was_training = model.training
+    model.eval()
+    x = add_features(torch.from_numpy(grid_points(domain, size)).to(device), features)
+    columns = [x]
+    for layer in model:
+        x = layer(x)
+        if not isinstance(layer, (torch.nn.Linear, Dropout)) and layer is not model[-1]:
+            columns.append(x)   # after an activation
+    model.train(was_training)
+    maps = []
+    for values in columns:
+        values = values.float().T.reshape(-1, size, size).cpu().numpy()
+        scale = np.abs(values).reshape(len(values), -1).max(1)[:, None, None]
+        maps.append(values / np.maximum(scale, 1e-12))
+    return maps

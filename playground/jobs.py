@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 REPORT_EVERY = 0.2        # seconds between snapshots while training (5 per second)
 IDLE_TIMEOUT = 60.0       # a job whose session has not looked for this long is paused
 SURFACE_SIZE = 100        # decision-surface grid is SURFACE_SIZE x SURFACE_SIZE
+NEURON_MAP_SIZE = 24      # each neuron's little picture of the plane
 MAX_STEP_LOSSES = 2000    # points kept for the per-step loss curve
 ACTIVE = ("queued", "loading", "running")
 
@@ -75,6 +76,7 @@ class Snapshot:
     surface: np.ndarray | None = None       # 2D data: model output over the plane
     layer_sizes: tuple = ()
     weights: tuple = ()                     # 2D data: weight matrices (out, in)
+    neuron_maps: tuple = ()                 # 2D data: per diagram column, (neurons, G, G) in [-1, 1]
     mnist: MnistView | None = None
     predictor: Predictor | None = None      # CPU copy of the model, refreshed at epoch ends
     updated: float = field(default_factory=time.monotonic)
@@ -331,7 +333,8 @@ class Job:
             step_losses=tuple(trainer.step_losses[-MAX_STEP_LOSSES:]),
         )
         if trainer.config.is_toy:
-            live.update(surface=self._surface(trainer), weights=self._weights(trainer))
+            live.update(surface=self._surface(trainer), weights=self._weights(trainer),
+                        neuron_maps=self._neuron_maps(trainer))
         self._publish(**live, **extra)
 
     def _history_so_far(self, trainer: Trainer) -> tuple:
@@ -350,6 +353,13 @@ class Job:
         grid = evaluation.surface(trainer.model, trainer.head, trainer.config.features, DOMAIN,
                                   self.surface_size, trainer.device)
         return _frozen(grid)
+
+    @staticmethod
+    def _neuron_maps(trainer: Trainer) -> tuple:
+        from datasets.toy import DOMAIN
+        maps = evaluation.neuron_maps(trainer.model, trainer.config.features, DOMAIN, NEURON_MAP_SIZE,
+                                      trainer.device)
+        return tuple(_frozen(m) for m in maps)
 
     @staticmethod
     def _weights(trainer: Trainer) -> tuple:

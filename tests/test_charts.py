@@ -86,3 +86,13 @@ def test_long_runs_are_thinned_but_keep_the_last_epoch():
     history = [dict(HISTORY[0], epoch=i) for i in range(1, 5001)]
     fig = charts.loss_curves(history)
     assert len(fig.data[0].x) <= charts.MAX_CURVE_POINTS + 1 and fig.data[0].x[-1] == 5000
+
+
+def test_network_diagram_pictures_each_neuron_of_small_layers():
+    rng = np.random.default_rng(0)
+    maps = [rng.uniform(-1, 1, (n, 24, 24)) for n in (2, 6, 20)]
+    weights = [rng.normal(size=(6, 2)), rng.normal(size=(20, 6)), rng.normal(size=(1, 20))]
+    fig = charts.network_diagram([2, 6, 20, 1], weights, ["x1", "x2"], ["tanh", "tanh"], maps)
+    assert len(fig.layout.images) == 2 + 6                  # the 20-neuron layer keeps plain circles
+    assert all(image.source.startswith("data:image/png;base64,") for image in fig.layout.images)
+    assert [len(t.x) for t in fig.data if t.mode == "markers"] == [20, 1]

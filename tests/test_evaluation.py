@@ -44,3 +44,12 @@ def test_loss_and_accuracy_leave_the_mode_alone():
     first = evaluation.loss_and_accuracy(model, head, x, head.targets(y), y)
     assert model.training and first == evaluation.loss_and_accuracy(model, head, x, head.targets(y), y)
     assert 0 <= first[1] <= 1
+
+
+def test_neuron_maps_per_column():
+    config = cfg.from_dict(dict(dataset="circle", hidden=(5, 3), features=("x1sq",), dropout=0.2, loss="nll"))
+    model = build_model(config, 3, 2, torch.Generator().manual_seed(0))
+    maps = evaluation.neuron_maps(model, config.features, (-1, 1), 12)
+    assert [m.shape for m in maps] == [(3, 12, 12), (5, 12, 12), (3, 12, 12)]
+    assert all(np.abs(m).max() <= 1 + 1e-6 for m in maps)
+    assert np.allclose(maps[0][0][0], np.linspace(-1, 1, 12), atol=1e-6)   # x1 grows along a row

@@ -40,6 +40,8 @@ def test_play_to_the_end_publishes_immutable_snapshots(limiter):
     assert snap.surface.shape == (jobs_module.SURFACE_SIZE, jobs_module.SURFACE_SIZE)
     assert not snap.surface.flags.writeable
     assert snap.layer_sizes == (2, 6, 1) and [w.shape for w in snap.weights] == [(6, 2), (1, 6)]
+    size = jobs_module.NEURON_MAP_SIZE
+    assert [m.shape for m in snap.neuron_maps] == [(2, size, size), (6, size, size)]
     assert snap.predictor is not None and snap.device == "cpu"
     with pytest.raises(Exception):
         snap.epoch = 3

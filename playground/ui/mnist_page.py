@@ -1,4 +1,4 @@
-"""MNIST: train the tutorials' networks live, then see what they get wrong."""
+"""MNIST: train the tutorials' networks live, then see what they get right and wrong."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,99 +8,201 @@ from datasets import mnist
 from playground import charts
 from playground import config as cfg
 from playground.evaluation import per_class_accuracy
-from playground.jobs import Snapshot
+from playground.jobs import Job, MnistView, Snapshot
 from playground.ui import common
 
 PAGE = "mnist"
 BASE = cfg.preset("784-100-10, SGD (tutorial)")
+GALLERY = 32             # misread digits shown in the Mistakes tab
+TABLE_ROWS = 200         # rows of the Predictions table
+RESULTS_POLL = 2.0       # seconds between refreshes of the result tabs while training
+NO_TOOLBAR = {"displayModeBar": False}
 
 
 def render() -> None:
+    job = common.get_job(PAGE)
+    # The form starts from the session's run (e.g. the one the Draw page trained), not the tutorial.
+    base = job.config if job is not None else BASE
     common.preset_picker(PAGE, cfg.MNIST_PRESETS)
-    config, error = common.settings_form(PAGE, BASE, ("mnist",))
+    config, error = common.settings_form(PAGE, base, ("mnist",))
     st.title("MNIST handwritten digits")
     st.caption("Handwritten digits, 28x28 pixels each (70,000 in the full set). The network learns "
                "from the training digits and is tested on digits it has never seen.")
     common.url_error(PAGE)
     if config is None:
         st.error(f"Fix the settings in the sidebar first: {error}")
+        if job is not None:
+            last_run(job)
         return
+    shown_source = data_source(job, config)
     job = common.controls(PAGE, config)
-    common.live(PAGE, view, job.snapshot().active)
-    data_source(job.snapshot())
-    results(job.snapshot())
-    common.code_box(config)
+    snap = job.snapshot()
+    common.live(PAGE, lambda s: view(s, shown_source), snap.active)
+    results(snap.active)
+    code_box(config)
 
 
-def view(snap: Snapshot) -> None:
-    common.status_line(snap)
-    if snap.status == "loading" and snap.progress is not None:
-        st.progress(min(1.0, snap.progress), text=snap.message)
-    common.metrics_strip(snap)
+def last_run(job: Job) -> None:
+    """While the settings are invalid: the current run stays visible (and can be paused)."""
+    snap = job.snapshot()
     if snap.active:
-        st.progress(min(1.0, snap.epoch_fraction), text=f"epoch {snap.epoch + 1}: "
-                                                        f"{snap.epoch_fraction:.0%} of the training digits seen")
-    left, right = st.columns(2)
-    left.plotly_chart(charts.loss_curves(snap.history), key=f"{PAGE}-chart:loss", config={"displayModeBar": False})
-    right.plotly_chart(charts.accuracy_curves(snap.history), key=f"{PAGE}-chart:acc", config={"displayModeBar": False})
-    steps = [s for s, _ in snap.step_losses]
-    st.plotly_chart(charts.step_loss_curve(steps, [v for _, v in snap.step_losses]), key=f"{PAGE}-chart:steps",
-                    config={"displayModeBar": False})
+        st.button("Pause", icon=":material/pause:", key=f"{PAGE}:pause-anyway", on_click=job.pause)
+    common.live(PAGE, lambda s: view(s, ""), snap.active)
+    results(snap.active)
 
 
-def data_source(snap: Snapshot) -> None:
-    if not snap.data_source:
-        st.caption("The data loads when you press Play (full MNIST if it can be found or downloaded).")
-        return
+# ------------------------------------------------------------------ data source
+def data_source(job: Job | None, config: cfg.Config) -> str:
+    """Where the digits come from; with the bundled sample, an offer to download the full set.
+    Returns the source text shown here (the live view shows it only when it is new)."""
+    done = st.session_state.pop(f"{PAGE}:downloaded", None)
+    if done:
+        st.success(done)
+    snap = job.snapshot() if job is not None else None
+    if snap is None or not snap.data_source:
+        if not done:
+            st.caption("The digits load when you press Play: full MNIST if it is on this computer "
+                       "or can be downloaded, else a small bundled sample.")
+        return ""
     if not snap.used_sample:
         st.caption(f"Data: {snap.data_source}")
-        return
-    st.info(f"Using the {snap.data_source}. Accuracy is lower than with the full 60,000 digits.")
-    if st.button("Download full MNIST (about 11 MB)", key=f"{PAGE}:download"):
-        bar = st.progress(0.0, text="downloading")
+        return snap.data_source
+    st.info(f"Data: the {snap.data_source}. With the full 60,000 training digits the same "
+            "network reaches a higher accuracy.", icon=":material/info:")
+    if st.button("Download full MNIST (≈11 MB)", icon=":material/download:", key=f"{PAGE}:download",
+                 help="Downloads the four MNIST files once for this server; the run restarts on them."):
+        download_full(config)
+    return snap.data_source
 
-        def progress(name: str, done: int, total: int | None) -> None:
-            bar.progress(min(1.0, done / total) if total else 0.0, text=f"downloading {name}")
-        try:
-            mnist.fetch(mnist.cache_dir(), progress)
-        except mnist.MnistError as e:
-            st.error(f"The download did not work: {e}")
+
+def download_full(config: cfg.Config) -> None:
+    names = list(mnist.FILES)
+    bar = st.progress(0.0, text="downloading MNIST")
+
+    def progress(name: str, done: int, total: int | None) -> None:
+        index = names.index(name) if name in names else 0
+        part = min(1.0, done / total) if total else 0.0
+        bar.progress(min(1.0, (index + part) / len(names)), text=f"downloading {name}")
+
+    try:
+        mnist.fetch(mnist.cache_dir(), progress)
+    except (mnist.MnistError, OSError) as e:
+        bar.empty()
+        st.error(f"The download did not work: {e}. Training goes on with the bundled sample.")
+        return
+    common.reset_job(PAGE, config)
+    st.session_state[f"{PAGE}:downloaded"] = "Full MNIST is ready: press Play to train on all 60,000 digits."
+    st.rerun()
+
+
+# ------------------------------------------------------------------ live view
+def view(snap: Snapshot, shown_source: str) -> None:
+    common.status_line(snap)
+    if snap.status == "loading":
+        if snap.progress is not None:
+            st.progress(min(1.0, max(0.0, snap.progress)), text=snap.message or "downloading")
+        else:
+            st.caption(snap.message or "loading data")
+    if snap.data_source and snap.data_source != shown_source:
+        st.caption(f"Data: {snap.data_source}")
+    common.metrics_strip(snap)
+    if snap.active or 0 < snap.epoch_fraction < 1:
+        epoch = min(snap.epoch + 1, snap.config.epochs)
+        st.progress(min(1.0, max(0.0, snap.epoch_fraction)),
+                    text=f"epoch {epoch} of {snap.config.epochs}: "
+                         f"{snap.epoch_fraction:.0%} of the training digits seen")
+    left, right = st.columns(2)
+    left.plotly_chart(charts.loss_curves(snap.history), key=f"{PAGE}-chart:loss", config=NO_TOOLBAR)
+    right.plotly_chart(charts.accuracy_curves(snap.history), key=f"{PAGE}-chart:acc", config=NO_TOOLBAR)
+    steps = [s for s, _ in snap.step_losses]
+    losses = [v for _, v in snap.step_losses]
+    st.plotly_chart(charts.step_loss_curve(steps, losses), key=f"{PAGE}-chart:steps", config=NO_TOOLBAR)
+
+
+# ------------------------------------------------------------------ results
+def results(active: bool) -> None:
+    """The test-set tabs; refreshed every few seconds while training (new epochs bring new numbers)."""
+    @st.fragment(run_every=RESULTS_POLL if active else None)
+    def _results() -> None:
+        job = common.get_job(PAGE)
+        snap = job.snapshot() if job is not None else None
+        if snap is None or snap.mnist is None:
             return
-        common.reset_job(PAGE, snap.config)
-        st.success("Full MNIST is ready: press Play to train on it.")
+        result_tabs(snap)
+    _results()
 
 
-def results(snap: Snapshot) -> None:
+def result_tabs(snap: Snapshot) -> None:
     view = snap.mnist
-    if view is None:
-        return
-    st.subheader("What the network gets right and wrong (test set)")
-    tabs = st.tabs(["Confusion matrix", "Mistakes", "Look at one digit", "Predictions"])
-    with tabs[0]:
-        left, right = st.columns(2)
-        left.plotly_chart(charts.confusion_matrix(view.confusion), key=f"{PAGE}-chart:cm")
-        right.plotly_chart(charts.per_class_accuracy(per_class_accuracy(view.confusion)), key=f"{PAGE}-chart:pca")
     predicted = view.predicted
     wrong = np.flatnonzero(predicted != view.labels)
-    with tabs[1]:
-        st.caption(f"{len(wrong):,} of {len(view.labels):,} test digits are misread; the first 32:")
-        shown = wrong[:32]
+    st.subheader(f"What the network gets right and wrong (test set, after epoch {snap.epoch})")
+    confusion, mistakes, one, table = st.tabs(["Confusion matrix", "Mistakes", "Look at one digit", "Predictions"])
+    with confusion:
+        st.caption("Each row is a true digit, each column what the network said. "
+                   "The diagonal is right; everything else is a mix-up.")
+        left, right = st.columns([1.2, 1])
+        left.plotly_chart(charts.confusion_matrix(view.confusion), key=f"{PAGE}-chart:cm", config=NO_TOOLBAR)
+        right.plotly_chart(charts.per_class_accuracy(per_class_accuracy(view.confusion)), key=f"{PAGE}-chart:pca",
+                           config=NO_TOOLBAR)
+    with mistakes:
+        shown = wrong[:GALLERY]
+        first = f"; the first {len(shown)}" if len(shown) else ""
+        st.caption(f"{len(wrong):,} of {len(view.labels):,} test digits are misread{first} "
+                   "(true → predicted):")
         st.plotly_chart(charts.digit_gallery(view.images[shown], view.labels[shown], predicted[shown]),
-                        key=f"{PAGE}-chart:gallery")
-    with tabs[2]:
-        index = st.number_input("Test digit number", 0, len(view.labels) - 1, int(wrong[0]) if len(wrong) else 0,
-                                key=f"{PAGE}:index")
-        left, right = st.columns([1, 1.4])
-        left.plotly_chart(charts.digit_image(view.images[index], f"true label: {view.labels[index]}"),
-                          key=f"{PAGE}-chart:digit")
-        right.plotly_chart(charts.probability_bars(view.probs[index]), key=f"{PAGE}-chart:bars")
-    with tabs[3]:
-        mistakes_only = st.toggle("Only mistakes", key=f"{PAGE}:only-wrong")
-        rows = wrong if mistakes_only else np.arange(len(view.labels))
-        rows = rows[:200]
-        st.dataframe({"test digit": rows, "true": view.labels[rows], "predicted": predicted[rows],
-                      "confidence": view.probs[rows].max(1).round(3), "correct": predicted[rows] == view.labels[rows]},
-                     hide_index=True, width="stretch")
+                        key=f"{PAGE}-chart:gallery", config=NO_TOOLBAR)
+    with one:
+        one_digit(view, wrong)
+    with table:
+        predictions_table(view, wrong)
+
+
+def one_digit(view: MnistView, wrong: np.ndarray) -> None:
+    """The tutorials' view_classify: a test digit next to its ten class probabilities."""
+    n = len(view.labels)
+    key = f"{PAGE}:index"
+    current = st.session_state.get(key)
+    if not isinstance(current, (int, np.integer)) or not 0 <= current < n:
+        st.session_state[key] = int(wrong[0]) if len(wrong) else 0   # start at a mistake: more to see
+    pick, jump = st.columns([3, 1], vertical_alignment="bottom")
+    index = int(pick.number_input(f"Test digit (0 to {n - 1})", min_value=0, max_value=n - 1, step=1, key=key))
+    jump.button("Next mistake", icon=":material/skip_next:", key=f"{PAGE}:next-mistake", width="stretch",
+                disabled=not len(wrong), on_click=_next_mistake, args=(key, wrong))
+    true, guess = int(view.labels[index]), int(view.predicted[index])
+    confidence = float(view.probs[index].max())
+    verdict = "right" if guess == true else "wrong"
+    st.markdown(f"True digit **{true}**, the network says **{guess}** ({confidence:.0%} sure): **{verdict}**.")
+    left, right = st.columns([1, 1.4])
+    left.plotly_chart(charts.digit_image(view.images[index], f"test digit {index}: a {true}"),
+                      key=f"{PAGE}-chart:digit", config=NO_TOOLBAR)
+    right.plotly_chart(charts.probability_bars(view.probs[index]), key=f"{PAGE}-chart:bars", config=NO_TOOLBAR)
+
+
+def _next_mistake(key: str, wrong: np.ndarray) -> None:
+    current = int(st.session_state.get(key) or 0)
+    later = wrong[wrong > current]
+    st.session_state[key] = int(later[0] if len(later) else wrong[0])
+
+
+def predictions_table(view: MnistView, wrong: np.ndarray) -> None:
+    mistakes_only = st.toggle("Only mistakes", key=f"{PAGE}:only-wrong")
+    rows = (wrong if mistakes_only else np.arange(len(view.labels)))[:TABLE_ROWS]
+    predicted = view.predicted[rows]
+    st.caption(f"The first {len(rows):,} {'misread ' if mistakes_only else ''}test digits.")
+    st.dataframe({"index": rows, "true": view.labels[rows], "predicted": predicted,
+                  "confidence": view.probs[rows].max(1), "correct": predicted == view.labels[rows]},
+                 hide_index=True, width="stretch",
+                 column_config={"confidence": st.column_config.ProgressColumn(
+                     "confidence", min_value=0.0, max_value=1.0, format="percent")})
+
+
+# ------------------------------------------------------------------ code
+def code_box(config: cfg.Config) -> None:
+    try:
+        common.code_box(config)
+    except ImportError:
+        st.caption("The code export is not available in this installation.")
 
 
 if __name__ == "__main__":   # run as a page by st.navigation

@@ -64,7 +64,8 @@ def view(snap: Snapshot, show_test: bool, discretize: bool) -> None:
         st.plotly_chart(charts.accuracy_curves(snap.history), key=f"{PAGE}-chart:acc",
                         config={"displayModeBar": False})
     st.plotly_chart(charts.network_diagram(snap.layer_sizes or _planned_sizes(config), snap.weights,
-                                           toy.feature_names(config.features), list(config.activations)),
+                                           toy.feature_names(config.features), list(config.activations),
+                                           snap.neuron_maps),
                     key=f"{PAGE}-chart:network", config={"displayModeBar": False})
 
 
