@@ -133,20 +133,26 @@ def still_training() -> None:
 def canvas() -> np.ndarray | None:
     if TEST_IMAGE in st.session_state:
         return st.session_state[TEST_IMAGE]
-    dark = st.toggle("White ink on black (like MNIST)", value=True, key=f"{PAGE}:dark",
-                     help="Off: black ink on white paper. The digit is turned white-on-black before reading.")
+    st.space("medium")                   # room for the canvas's own toolbar, which floats above it
+    board = st.container()               # the canvas above, its buttons below
+    clear, ink = st.columns([1, 2.5], vertical_alignment="center")
+    clear.button("Clear", icon=":material/ink_eraser:", key=f"{PAGE}:clear", on_click=_clear)
+    dark = ink.toggle("White ink on black (like MNIST)", value=True, key=f"{PAGE}:dark",
+                      help="Off: black ink on white paper. Either way the digit is turned "
+                           "white-on-black before the network reads it.")
     version = st.session_state.setdefault(f"{PAGE}:canvas-version", 0)
     try:
         from streamlit_drawable_canvas import st_canvas
-        result = st_canvas(stroke_width=STROKE, stroke_color="#ffffff" if dark else "#000000",
-                           background_color="#000000" if dark else "#ffffff", width=CANVAS_SIDE,
-                           height=CANVAS_SIDE, drawing_mode="freedraw", update_streamlit=True,
-                           return_image_data=True, key=f"{PAGE}:canvas-{version}-{'dark' if dark else 'light'}")
+        with board:
+            result = st_canvas(stroke_width=STROKE, stroke_color="#ffffff" if dark else "#000000",
+                               background_color="#000000" if dark else "#ffffff", width=CANVAS_SIDE,
+                               height=CANVAS_SIDE, drawing_mode="freedraw", update_streamlit=True,
+                               return_image_data=True,
+                               key=f"{PAGE}:canvas-{version}-{'dark' if dark else 'light'}")
     except Exception:  # noqa: BLE001 - the component is optional: no traceback on the page
         log.exception("the drawing canvas could not be shown")
-        st.warning("The drawing canvas could not be shown here.")
+        board.warning("The drawing canvas could not be shown here.")
         return None
-    st.button("Clear", icon=":material/ink_eraser:", key=f"{PAGE}:clear", on_click=_clear)
     return None if result is None else result.image_data
 
 

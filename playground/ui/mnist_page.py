@@ -17,6 +17,7 @@ GALLERY = 32             # misread digits shown in the Mistakes tab
 TABLE_ROWS = 200         # rows of the Predictions table
 RESULTS_POLL = 2.0       # seconds between refreshes of the result tabs while training
 NO_TOOLBAR = {"displayModeBar": False}
+TABS = ("Confusion matrix", "Mistakes", "Look at one digit", "Predictions")
 
 
 def render() -> None:
@@ -60,7 +61,7 @@ def data_source(job: Job | None, config: cfg.Config) -> str:
         st.success(done)
     snap = job.snapshot() if job is not None else None
     if snap is None or not snap.data_source:
-        if not done:
+        if not done and not (snap is not None and snap.active):   # while loading, the live view says
             st.caption("The digits load when you press Play: full MNIST if it is on this computer "
                        "or can be downloaded, else a small bundled sample.")
         return ""
@@ -134,39 +135,51 @@ def results(active: bool) -> None:
 
 def result_tabs(snap: Snapshot) -> None:
     view = snap.mnist
-    predicted = view.predicted
-    wrong = np.flatnonzero(predicted != view.labels)
+    wrong = np.flatnonzero(view.predicted != view.labels)
     st.subheader(f"What the network gets right and wrong (test set, after epoch {snap.epoch})")
-    confusion, mistakes, one, table = st.tabs(["Confusion matrix", "Mistakes", "Look at one digit", "Predictions"])
-    with confusion:
-        st.caption("Each row is a true digit, each column what the network said. "
-                   "The diagonal is right; everything else is a mix-up.")
-        left, right = st.columns([1.2, 1])
-        left.plotly_chart(charts.confusion_matrix(view.confusion), key=f"{PAGE}-chart:cm", config=NO_TOOLBAR)
-        right.plotly_chart(charts.per_class_accuracy(per_class_accuracy(view.confusion)), key=f"{PAGE}-chart:pca",
-                           config=NO_TOOLBAR)
-    with mistakes:
-        shown = wrong[:GALLERY]
-        first = f"; the first {len(shown)}" if len(shown) else ""
-        st.caption(f"{len(wrong):,} of {len(view.labels):,} test digits are misread{first} "
-                   "(true → predicted):")
-        st.plotly_chart(charts.digit_gallery(view.images[shown], view.labels[shown], predicted[shown]),
-                        key=f"{PAGE}-chart:gallery", config=NO_TOOLBAR)
-    with one:
-        one_digit(view, wrong)
-    with table:
-        predictions_table(view, wrong)
+    # Stateful tabs: the open one survives reruns (a new epoch, the end of training) and only it is drawn.
+    confusion, mistakes, one, table = st.tabs(TABS, key=f"{PAGE}:tab", on_change="rerun")
+    if confusion.open:
+        with confusion:
+            confusion_tab(view)
+    if mistakes.open:
+        with mistakes:
+            mistakes_tab(view, wrong)
+    if one.open:
+        with one:
+            one_digit(view, wrong)
+    if table.open:
+        with table:
+            predictions_table(view, wrong)
+
+
+def confusion_tab(view: MnistView) -> None:
+    st.caption("Each row is a true digit, each column what the network said. "
+               "The diagonal is right; everything else is a mix-up.")
+    left, right = st.columns([1.2, 1])
+    left.plotly_chart(charts.confusion_matrix(view.confusion), key=f"{PAGE}-chart:cm", config=NO_TOOLBAR)
+    right.plotly_chart(charts.per_class_accuracy(per_class_accuracy(view.confusion)), key=f"{PAGE}-chart:pca",
+                       config=NO_TOOLBAR)
+
+
+def mistakes_tab(view: MnistView, wrong: np.ndarray) -> None:
+    shown = wrong[:GALLERY]
+    first = f"; the first {len(shown)}" if len(shown) else ""
+    st.caption(f"{len(wrong):,} of {len(view.labels):,} test digits are misread{first} (true → predicted):")
+    st.plotly_chart(charts.digit_gallery(view.images[shown], view.labels[shown], view.predicted[shown]),
+                    key=f"{PAGE}-chart:gallery", config=NO_TOOLBAR)
 
 
 def one_digit(view: MnistView, wrong: np.ndarray) -> None:
     """The tutorials' view_classify: a test digit next to its ten class probabilities."""
     n = len(view.labels)
     key = f"{PAGE}:index"
-    current = st.session_state.get(key)
-    if not isinstance(current, (int, np.integer)) or not 0 <= current < n:
-        st.session_state[key] = int(wrong[0]) if len(wrong) else 0   # start at a mistake: more to see
+    remember(key, int(wrong[0]) if len(wrong) else 0)          # start at a mistake: more to see
+    if not 0 <= st.session_state[key] < n:                     # another data set since
+        st.session_state[key] = 0
     pick, jump = st.columns([3, 1], vertical_alignment="bottom")
     index = int(pick.number_input(f"Test digit (0 to {n - 1})", min_value=0, max_value=n - 1, step=1, key=key))
+    keep(key, index)
     jump.button("Next mistake", icon=":material/skip_next:", key=f"{PAGE}:next-mistake", width="stretch",
                 disabled=not len(wrong), on_click=_next_mistake, args=(key, wrong))
     true, guess = int(view.labels[index]), int(view.predicted[index])
@@ -185,8 +198,21 @@ def _next_mistake(key: str, wrong: np.ndarray) -> None:
     st.session_state[key] = int(later[0] if len(later) else wrong[0])
 
 
+def remember(key: str, default) -> None:
+    """A widget in a closed tab is not drawn, and Streamlit forgets its value: bring it back."""
+    if key not in st.session_state:
+        st.session_state[key] = st.session_state.get(f"{key}:kept", default)
+
+
+def keep(key: str, value):
+    st.session_state[f"{key}:kept"] = value
+    return value
+
+
 def predictions_table(view: MnistView, wrong: np.ndarray) -> None:
-    mistakes_only = st.toggle("Only mistakes", key=f"{PAGE}:only-wrong")
+    key = f"{PAGE}:only-wrong"
+    remember(key, False)
+    mistakes_only = keep(key, st.toggle("Only mistakes", key=key))
     rows = (wrong if mistakes_only else np.arange(len(view.labels)))[:TABLE_ROWS]
     predicted = view.predicted[rows]
     st.caption(f"The first {len(rows):,} {'misread ' if mistakes_only else ''}test digits.")

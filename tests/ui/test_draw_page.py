@@ -1,0 +1,252 @@
+"""The Draw page alone through AppTest: drawings are injected via session_state["draw:test_image"]."""
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 60
+
+
+def draw_script():
+    from playground.ui import draw_page
+    draw_page.render()
+
+
+@pytest.fixture(autouse=True)
+def no_training_thread_left():
+    """Every test closes the jobs it started: no training thread outlives it."""
+    yield
+    deadline = time.monotonic() + 10
+    while any(t.name.startswith("train-") for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("train-")]
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No MNIST files anywhere and no network: every load falls back to the bundled sample at once."""
+    from datasets import mnist
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "no-mnist"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+    def no_network(*args, **kwargs):
+        raise mnist.MnistError("offline (test)")
+    monkeypatch.setattr(mnist, "fetch", no_network)
+
+
+@pytest.fixture
+def jobs():
+    made = []
+    yield made
+    for job in made:            # no training thread outlives its test
+        job.close()
+
+
+@pytest.fixture
+def page(offline, jobs):
+    apps = []
+
+    def make(**state) -> AppTest:
+        at = AppTest.from_function(draw_script, default_timeout=TIMEOUT)
+        for key, value in state.items():
+            at.session_state[key] = value
+        apps.append(at)
+        return at.run()
+    yield make
+    for at in apps:
+        if "job:mnist" in at.session_state:
+            at.session_state["job:mnist"].close()
+
+
+@pytest.fixture(scope="module")
+def trained_config():
+    from playground import config as cfg
+    return cfg.from_dict(dict(cfg.MNIST_BASE, hidden=(64,), optimizer="adam", lr=0.002, epochs=1))
+
+
+def trained_job(config, jobs):
+    """One epoch on the bundled sample (a couple of seconds on a CPU)."""
+    from playground.jobs import Job
+    job = Job(config)
+    jobs.append(job)
+    job.play()
+    deadline = time.monotonic() + TIMEOUT
+    while job.snapshot().status != "finished":
+        assert time.monotonic() < deadline and job.snapshot().status not in ("failed", "diverged"), \
+            job.snapshot().message
+        time.sleep(0.05)
+    return job
+
+
+def canvas_digit(index: int, dark: bool = True) -> tuple[np.ndarray, int]:
+    """A sample test digit scaled up to what the canvas sends: 280x280 RGBA."""
+    with np.load(ROOT / "datasets" / "mnist_sample.npz") as data:
+        digit, label = data["x_test"][index], int(data["y_test"][index])
+    big = np.kron(digit, np.ones((10, 10), np.uint8))
+    if not dark:
+        big = 255 - big
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[..., :3] = big[..., None]
+    rgba[..., 3] = 255
+    return rgba, label
+
+
+def texts(elements) -> str:
+    return " ".join(e.value for e in elements)
+
+
+def headline(at: AppTest) -> str:
+    return texts(at.markdown)
+
+
+def read_digit(at: AppTest) -> tuple[int, int]:
+    """(digit, confidence %) from the big headline."""
+    import re
+    text = headline(at)
+    sure = re.search(r"It's a \*\*(\d)\*\*\n(\d+)% sure", text)
+    unsure = re.search(r"Maybe a \*\*(\d)\*\*, but only (\d+)% sure", text)
+    found = sure or unsure
+    assert found, text
+    return int(found.group(1)), int(found.group(2))
+
+
+# ------------------------------------------------------------------ tests
+def test_draw_page_without_a_model_offers_training(page):
+    at = page()
+    assert not at.exception
+    assert "no trained digit model" in texts(at.info)
+    assert at.button(key="draw:train").label.startswith("Train a good model for me")
+    assert "It's a" not in headline(at) and not at.get("plotly_chart")
+
+
+def test_draw_page_reads_an_injected_digit(page, jobs, trained_config):
+    job = trained_job(trained_config, jobs)
+    image, label = canvas_digit(0)
+    at = page(**{"job:mnist": job, "draw:test_image": image})
+    assert not at.exception
+    digit, confidence = read_digit(at)
+    assert 0 <= digit <= 9 and 0 < confidence <= 100
+    expected = job.snapshot().predictor.proba(__import__("playground.digits").digits.to_mnist(image))[0]
+    assert digit == int(expected.argmax())
+    assert "read in" in texts(at.caption)
+    model = texts(at.caption)
+    assert "784-64-10 MLP" in model and "1 epoch done" in model and "test accuracy" in model
+    assert len(at.get("plotly_chart")) == 2                   # the 28x28 the net sees, the ten bars
+    # black ink on white paper reads the same
+    at.session_state["draw:test_image"] = canvas_digit(0, dark=False)[0]
+    at.run()
+    assert not at.exception and read_digit(at)[0] == digit
+
+
+def test_draw_page_reads_most_sample_digits_right(page, jobs, trained_config):
+    """The drawing path (to_mnist + predictor) agrees with the labels for most test digits."""
+    job = trained_job(trained_config, jobs)
+    at = page(**{"job:mnist": job})
+    right = 0
+    for index in range(10):
+        image, label = canvas_digit(index)
+        at.session_state["draw:test_image"] = image
+        at.run()
+        assert not at.exception
+        right += read_digit(at)[0] == label
+    assert right >= 7, right
+
+
+def test_draw_page_empty_drawing_shows_the_prompt(page, jobs, trained_config):
+    job = trained_job(trained_config, jobs)
+    at = page(**{"job:mnist": job, "draw:test_image": np.zeros((280, 280, 4), np.uint8)})
+    assert not at.exception
+    assert "Draw a digit on the canvas" in headline(at)
+    assert "It's a" not in headline(at) and "Not sure" not in headline(at)
+    assert "read in" not in texts(at.caption)
+    at.session_state["draw:test_image"] = np.full((280, 280, 4), 255, np.uint8)    # blank white paper
+    at.run()
+    assert not at.exception and "Draw a digit on the canvas" in headline(at)
+
+
+def test_draw_page_says_when_it_is_not_sure(page, trained_config):
+    """A model that has learnt nothing (all weights zero) gives 10% to every digit."""
+    from playground.checkpoints import Predictor
+    from playground.models import build_model
+    model = build_model(trained_config, 784, 10)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    blank = Predictor.from_model(trained_config, model, 784, 10)
+    at = page(**{"draw:uploaded": blank, "draw:test_image": canvas_digit(1)[0]})
+    assert not at.exception
+    assert "Not sure: is this a digit?" in headline(at) and "It's a" not in headline(at)
+    assert read_digit(at)[1] == 10
+    assert "uploaded file" in texts(at.caption)
+
+
+def test_draw_page_bad_image_is_a_message(page, jobs, trained_config):
+    job = trained_job(trained_config, jobs)
+    at = page(**{"job:mnist": job, "draw:test_image": np.zeros((3, 3, 3, 3), np.uint8)})
+    assert not at.exception
+    assert "could not be read" in texts(at.error)
+
+
+def test_draw_page_trains_a_model_for_you(page):
+    from playground import config as cfg
+    at = page()
+    at.button(key="draw:train").click().run()
+    assert not at.exception
+    job = at.session_state["job:mnist"]
+    assert job.config == cfg.preset(cfg.DRAW_PRESET)
+    assert at.session_state["mnist:hidden"] == "256,128"      # the MNIST page's form shows this run
+    deadline = time.monotonic() + 120
+    while job.snapshot().active:
+        assert time.monotonic() < deadline
+        assert "Training a digit reader for you" in texts(at.info) and not at.exception
+        time.sleep(0.5)
+        at.run()                                               # one poll of the progress fragment
+    at.run()
+    assert not at.exception and job.snapshot().status == "finished", job.snapshot().message
+    at.session_state["draw:test_image"] = canvas_digit(0)[0]
+    at.run()
+    digit, confidence = read_digit(at)
+    assert 0 <= digit <= 9
+    assert "784-256-128-10 MLP" in texts(at.caption) and "6 epochs done" in texts(at.caption)
+
+
+def test_draw_page_canvas_and_clear(page, jobs, trained_config):
+    """Without an injected drawing the canvas (or, if it cannot load here, a warning) is shown."""
+    job = trained_job(trained_config, jobs)
+    at = page(**{"job:mnist": job})
+    assert not at.exception
+    assert "Draw a digit on the canvas" in headline(at)
+    if at.warning:                                             # the component could not load under AppTest
+        assert "canvas could not be shown" in texts(at.warning)
+        return
+    at.button(key="draw:clear").click().run()
+    assert not at.exception and at.session_state["draw:canvas-version"] == 1
+    at.toggle(key="draw:dark").set_value(False).run()
+    assert not at.exception and "Draw a digit on the canvas" in headline(at)
+
+
+def test_draw_page_uses_a_run_still_training_on_the_mnist_page(page, jobs, trained_config):
+    """A run started on the MNIST page is used from its first epoch; the page says it is still training."""
+    from playground.jobs import Job
+    job = Job(trained_config.replace(epochs=10_000))
+    jobs.append(job)
+    job.play()
+    deadline = time.monotonic() + TIMEOUT
+    while job.snapshot().predictor is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    at = page(**{"job:mnist": job, "draw:test_image": canvas_digit(3)[0]})
+    assert not at.exception
+    assert 0 <= read_digit(at)[0] <= 9
+    assert "still training" in texts(at.caption)
+    job.pause()
+    while job.running:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    at.run()
+    assert not at.exception and "still training" not in texts(at.caption) and read_digit(at)
