@@ -132,13 +132,15 @@ def load(data_dir: str | os.PathLike | None = None, download: bool = True, progr
 
 
 # ------------------------------------------------------------------ downloading
-def fetch(dest: str | os.PathLike, progress: Progress | None = None, mirrors=MIRRORS,
-          md5s: dict[str, str] = FILES, timeout: float = 30, warn: Callable[[str], None] = log.warning) -> None:
+def fetch(dest: str | os.PathLike, progress: Progress | None = None, mirrors=None,
+          md5s: dict[str, str] | None = None, timeout: float = 30,
+          warn: Callable[[str], None] = log.warning) -> None:
     """Make sure all files are in `dest`: damaged ones are replaced, missing ones downloaded.
 
     One lock per folder, so two sessions (or processes) downloading at once do not collide.
     """
     dest = Path(dest)
+    mirrors, md5s = mirrors or MIRRORS, md5s or FILES   # read now, so tests and settings can change them
     dest.mkdir(parents=True, exist_ok=True)
     with FileLock(str(dest / ".download.lock")):
         for name, md5 in md5s.items():

@@ -89,12 +89,11 @@ def test_job_limit_queues_and_starts_in_order():
     wait_for(first, {"running"})
     second.play()
     third.play()
-    assert wait_for(second, {"queued"}).queue_position == 1
-    snap = wait_for(third, {"queued"})
-    deadline = time.monotonic() + 5
-    while third.snapshot().queue_position != 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert third.snapshot().queue_position == 2
+    for job, position in ((second, 1), (third, 2)):   # the worker publishes its place shortly after Play
+        deadline = time.monotonic() + 5
+        while job.snapshot().queue_position != position and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert job.snapshot().status == "queued" and job.snapshot().queue_position == position
     assert limiter.running == 1
     third.pause()                                   # leaves the queue
     assert wait_for(third, {"idle"}).queue_position is None

@@ -22,7 +22,8 @@ def points(dataset: str, n_points: int, noise: float, test_ratio: float, seed: i
 
 def render() -> None:
     common.preset_picker(PAGE, cfg.TOY_PRESETS)
-    config, error = common.settings_form(PAGE, cfg.Config(), cfg.TOY_DATASETS)
+    job = common.get_job(PAGE)   # after a page switch the form comes back with this run's settings
+    config, error = common.settings_form(PAGE, job.config if job else cfg.Config(), cfg.TOY_DATASETS)
     st.sidebar.button("Regenerate data", icon=":material/refresh:", on_click=_regenerate, key=f"{PAGE}:regenerate",
                       help="New random points (a new seed) and new starting weights")
     st.title("2D playground")
