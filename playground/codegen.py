@@ -29,7 +29,7 @@ Same run from the command line:
 
 
 def imports(config: Config) -> str:
-    lines = ["import math" if config.augment else "", "", "import numpy as np", "import torch",
+    lines = ["", "import numpy as np", "import torch",
              "import torch.nn.functional as F", "from torch import nn", "",
              f"torch.manual_seed({config.seed})", 'device = "cuda" if torch.cuda.is_available() else "cpu"']
     if config.dataset == "mnist":
@@ -222,8 +222,8 @@ def optimizer(config: Config) -> str:
 # ------------------------------------------------------------------ training
 def training(config: Config) -> str:
     penalty = " + l1_penalty()" if config.l1 else ""
-    augment = AUGMENT if config.augment else ""
-    batch_x = "augment(x_train[idx])" if config.augment else "x_train[idx]"
+    augment = augment_code() if config.augment else ""
+    batch_x = "digits(x_train[idx], None)" if config.augment else "x_train[idx]"
     stop = "len(perm) - batch_size + 1" if config.drop_last else "len(perm)"
     accuracy = "" if config.task == "regression" else \
         '\n        accuracy = (predict(out) == y_test).float().mean().item()'
@@ -253,18 +253,11 @@ for epoch in range(1, {config.epochs} + 1):
     print({report})'''
 
 
-AUGMENT = f'''# ---- augmentation: random shifts, rotations, scaling and thicker strokes
-def augment(x, max_rotation=math.radians(10), max_scale=0.1, max_shift=2 / 14, thicken_p=0.25):
-    n = x.shape[0]
-    uniform = lambda: torch.rand(n, device=x.device) * 2 - 1  # noqa: E731
-    angle, scale = uniform() * max_rotation, 1 + uniform() * max_scale
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    shift_x, shift_y = uniform() * max_shift, uniform() * max_shift
-    theta = torch.stack([torch.stack([cos, -sin, shift_x], 1), torch.stack([sin, cos, shift_y], 1)], 1)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    out = F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
-    thick = (torch.rand(n, 1, 1, 1, device=x.device) < thicken_p).to(x.dtype)
-    return out + thick * (F.max_pool2d(out, 3, 1, 1) - out)
-
-
-'''
+def augment_code() -> str:
+    """The app's own augmentation function, embedded with its settings."""
+    from playground import augment
+    settings = "\n".join(f"{name} = {getattr(augment, name)!r}"
+                         for name in ("MAX_ROTATION", "MAX_SCALE", "MAX_SHIFT", "THICKEN_P"))
+    sources = "\n\n".join(inspect.getsource(f) for f in (augment._uniform, augment.digits))
+    return (f"# ---- augmentation: random shifts, rotations, scaling and thicker strokes\n"
+            f"{settings}\n\n\n{sources}\n\n")

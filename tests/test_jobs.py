@@ -59,7 +59,7 @@ def test_pause_resume_and_step(limiter):
     time.sleep(0.3)
     assert job.snapshot().steps == paused.steps
     job.step()
-    after = wait_for(job, {"paused"}, 10)
+    wait_for(job, {"paused"}, 10)
     deadline = time.monotonic() + 10
     while job.running and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -2,7 +2,6 @@
 import gzip
 import hashlib
 import http.server
-import os
 import threading
 from pathlib import Path
 

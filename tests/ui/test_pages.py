@@ -3,20 +3,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
-
-
-@pytest.fixture
-def offline_mnist(monkeypatch, tmp_path):
-    """No MNIST files and no network: the bundled sample is used."""
-    from datasets import mnist
-    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "none"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(mnist, "MIRRORS", ("http://127.0.0.1:9/",))
 
 
 def app(page: str | None = None) -> AppTest:
@@ -121,7 +111,7 @@ def test_2d_preset_fills_the_form():
 
 
 # ------------------------------------------------------------------ MNIST
-def test_mnist_page_trains_on_the_sample(offline_mnist):
+def test_mnist_page_trains_on_the_sample(offline):
     at = app("mnist_page")
     assert not at.exception
     at.sidebar.text_input(key="mnist:hidden").input("32").run()
@@ -148,7 +138,7 @@ def canvas_digit(index: int) -> tuple[np.ndarray, int]:
     return rgba, int(data["y_test"][index])
 
 
-def test_draw_page_offers_training_then_reads_a_drawing(offline_mnist):
+def test_draw_page_offers_training_then_reads_a_drawing(offline):
     at = app("draw_page")
     assert not at.exception
     assert any("no trained digit model" in i.value for i in at.info)

@@ -1,0 +1,28 @@
+"""Shared by the page tests: offline MNIST, and no training thread outliving a test."""
+import threading
+import time
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def no_training_thread_left():
+    """Every test closes the jobs it started: no training thread outlives it."""
+    yield
+    deadline = time.monotonic() + 10
+    while any(t.name.startswith("train-") for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("train-")]
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No MNIST files anywhere and no network: every load falls back to the bundled sample at once."""
+    from datasets import mnist
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "no-mnist"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+    def no_network(*args, **kwargs):
+        raise mnist.MnistError("offline (test)")
+    monkeypatch.setattr(mnist, "fetch", no_network)
+    return mnist
