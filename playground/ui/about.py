@@ -37,12 +37,17 @@ OPTIMIZERS = {
 }
 OPTIMIZER_WORDS = {
     "sgd": "Step against the gradient g. Momentum μ keeps some of the last step's direction.",
-    "adam": "Keeps running averages of the gradient and its square: each weight gets its own step size.",
-    "adamw": "Adam with decoupled weight decay: often generalises better.",
-    "rmsprop": "Divides each step by a running average of recent gradient sizes.",
+    "adam": "Keeps running averages of the gradient and its square: each weight gets its own step size "
+            "(β₁ = 0.9, β₂ = 0.999, ε = 10⁻⁸).",
+    "adamw": "Adam with decoupled weight decay λ (the L2 setting), taken from the weights directly "
+             "instead of through the gradient: often generalises better.",
+    "rmsprop": "Divides each step by a running average of recent gradient sizes (α = 0.99).",
     "adagrad": "Steps shrink for weights that have had large gradients so far.",
 }
-REGULARISATION = r"L_{\text{total}} = L + \lambda_1 \sum |w| + \lambda_2 \sum w^2"
+REGULARISATION = r"L_{\text{total}} = L + \lambda_1 \sum_{W} |w| + \frac{\lambda_2}{2} \sum w^2"
+REGULARISATION_WORDS = ("λ₁ is the L1 setting (weight matrices only, not biases): it pushes small weights "
+                        "to exactly 0. λ₂ is the L2 setting: PyTorch adds λ₂·w to every gradient, "
+                        "which pulls all weights towards 0 (with AdamW it shrinks the weights directly).")
 
 
 def render() -> None:
@@ -73,6 +78,7 @@ def maths(current: cfg.Config) -> None:
         st.caption(LOSS_WORDS[loss])
         st.markdown("**Regularisation** (L1 and L2 settings)")
         st.latex(REGULARISATION)
+        st.caption(REGULARISATION_WORDS)
     with right:
         names = list(OPTIMIZERS)
         optimizer = st.selectbox("Optimizer", names, index=names.index(current.optimizer), key="about:opt")
@@ -83,18 +89,36 @@ def maths(current: cfg.Config) -> None:
 
 def controls_reference() -> None:
     st.header("Every control")
+    st.caption("Settings marked *live* can change while the network trains; the others need Reset.")
     for group in cfg.GROUPS:
         st.subheader(group)
-        rows = []
-        for name, knob in cfg.KNOBS.items():
-            if knob.group != group:
-                continue
-            allowed = ", ".join(knob.choices) if knob.choices else (
-                f"{cfg.format_value(name, knob.low)} to {cfg.format_value(name, knob.high)}"
-                if knob.low is not None else "on / off" if cfg.kind_of(name) == "bool" else "")
-            rows.append({"setting": cfg.label(name), "what it does": knob.help, "allowed": allowed,
-                         "default": cfg.format_value(name, cfg.DEFAULTS[name]) or "(none)"})
+        rows = [_row(name, knob) for name, knob in cfg.KNOBS.items() if knob.group == group]
         st.dataframe(rows, hide_index=True, width="stretch")
+
+
+ONLY_FOR = {"": "always", "toy": "2D data", "mnist": "MNIST", "cnn": "CNN model", "sgd": "SGD",
+            "normal": "normal init"}
+
+
+def _row(name: str, knob: cfg.Knob) -> dict[str, str]:
+    return {"setting": cfg.label(name), "what it does": knob.help, "allowed": _allowed(name, knob),
+            "default": cfg.format_value(name, cfg.DEFAULTS[name]) or "(none)",
+            "used for": ONLY_FOR[knob.only_for], "live": "live" if knob.live else ""}
+
+
+def _allowed(name: str, knob: cfg.Knob) -> str:
+    if knob.choices:
+        return ", ".join(knob.choices)
+    if cfg.kind_of(name) == "bool":
+        return "on / off"
+    if knob.low is None:
+        return ""
+    low = f"above {_number(knob.low)}" if knob.low_open else _number(knob.low)
+    return f"{low} to {_number(knob.high)}"
+
+
+def _number(x: float) -> str:
+    return f"{x:g}" if isinstance(x, float) else f"{x:,}"
 
 
 if __name__ == "__main__":   # run as a page by st.navigation

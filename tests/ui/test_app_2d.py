@@ -1,0 +1,308 @@
+"""The 2D playground through AppTest on the whole app: the form, Play/Pause/Step/Reset, the live
+view, bad input, the reset rule, URL links, presets, and the charts it draws.
+
+AppTest does not fire the `run_every` timer of the live fragment: each `at.run()` is one poll.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from playground import config as cfg
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PAGE = "2d"
+
+
+# ------------------------------------------------------------------ helpers
+def close_jobs(at: AppTest) -> None:
+    """Stop every training thread the test started (the conftest checks none is left)."""
+    for key in ("job:2d", "job:mnist"):
+        if key in at.session_state:
+            at.session_state[key].close()
+
+
+@pytest.fixture
+def at():
+    app = AppTest.from_file(APP, default_timeout=30)
+    app.run()
+    yield app
+    close_jobs(app)
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def epoch(at: AppTest) -> int:
+    return int(metric(at, "Epoch").split(" / ")[0])
+
+
+def job(at: AppTest):
+    return at.session_state[f"job:{PAGE}"]
+
+
+def poll_until(at: AppTest, check: Callable[[AppTest], bool], timeout: float = 20.0) -> None:
+    """Re-run the page (one poll of the live view) until `check` holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        if check(at):
+            return
+        time.sleep(0.1)
+    raise AssertionError("the page never showed the change")
+
+
+def wait_idle(at: AppTest) -> None:
+    """Until the job's thread has ended and the page has drawn its resting state."""
+    poll_until(at, lambda a: not job(a).running and not job(a).snapshot().active)
+
+
+def small(at: AppTest, epochs: int = 10_000, dataset: str = "circle", hidden: str = "4") -> AppTest:
+    """A quick net on few points; a large epoch count keeps Play running until paused."""
+    at.sidebar.selectbox(key="2d:dataset").select(dataset)
+    at.sidebar.number_input(key="2d:n_points").set_value(200)
+    at.sidebar.text_input(key="2d:hidden").input(hidden)
+    at.sidebar.number_input(key="2d:lr").set_value(0.05)
+    at.sidebar.number_input(key="2d:epochs").set_value(epochs)
+    return at.run()
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """Plotly figures on the page by their key's last part (surface, loss, acc, network)."""
+    found = {}
+    for element in at.get("plotly_chart"):
+        name = element.proto.id.rsplit("-chart:", 1)[-1]
+        found[name] = json.loads(element.proto.spec)
+    return found
+
+
+def trace_names(figure: dict) -> list[str]:
+    return [t.get("name") or t.get("type") for t in figure["data"]]
+
+
+def errors(at: AppTest) -> str:
+    return " ".join(e.value for e in at.error)
+
+
+def infos(at: AppTest) -> str:
+    return " ".join(i.value for i in at.info)
+
+
+# ------------------------------------------------------------------ first look
+def test_page_renders_the_data_before_any_training(at):
+    assert not at.exception
+    assert at.title[0].value == "2D playground"
+    assert metric(at, "Epoch") == f"0 / {cfg.DEFAULTS['epochs']}"
+    figures = charts(at)
+    assert set(figures) == {"surface", "loss", "acc", "network"}
+    assert trace_names(figures["surface"]) == ["train points"]       # no model output yet
+    assert any("ready" in m.value for m in at.markdown)
+    assert job(at).snapshot().status == "idle"
+
+
+def test_sidebar_is_generated_from_the_config():
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    keys = {w.key for w in at.sidebar if getattr(w, "key", None)}
+    toy_knobs = {f"2d:{n}" for n in cfg.KNOBS if cfg.Config().applies(n)}
+    assert toy_knobs <= keys
+    assert "2d:normalize" not in keys and "2d:channels" not in keys   # MNIST/CNN only
+    assert list(at.sidebar.selectbox(key="2d:dataset").options) == list(cfg.TOY_DATASETS)
+    close_jobs(at)
+
+
+def test_code_box_offers_the_standalone_script(at):
+    assert at.expander[0].label.startswith("Code for this run")
+    assert at.get("download_button")[0].proto.label == "Download train.py"
+    assert "import torch" in at.code[0].value
+
+
+# ------------------------------------------------------------------ controls
+def test_play_trains_then_pause_stops_it(at):
+    small(at)
+    at.button(key="2d:play").click().run()
+    assert at.button(key="2d:play").disabled and not at.button(key="2d:pause").disabled
+    poll_until(at, lambda a: epoch(a) > 0)
+    assert "surface" in charts(at) and "model output" in trace_names(charts(at)["surface"])
+    at.button(key="2d:pause").click().run()
+    wait_idle(at)
+    paused_at = epoch(at)
+    assert job(at).snapshot().status == "paused"
+    time.sleep(0.5)
+    at.run()
+    assert epoch(at) == paused_at
+    assert not at.button(key="2d:play").disabled and at.button(key="2d:pause").disabled
+    assert not at.exception
+
+
+def test_step_trains_exactly_one_epoch(at):
+    small(at)
+    at.button(key="2d:step").click().run()
+    wait_idle(at)
+    assert epoch(at) == 1
+    at.button(key="2d:step").click().run()
+    wait_idle(at)
+    assert epoch(at) == 2 and len(job(at).snapshot().history) == 2
+    assert not at.exception
+
+
+def test_reset_brings_the_epoch_back_to_zero(at):
+    small(at)
+    at.button(key="2d:step").click().run()
+    wait_idle(at)
+    old = job(at)
+    at.button(key="2d:reset-button").click().run()
+    assert metric(at, "Epoch") == "0 / 10000"
+    assert job(at) is not old and not old.running
+    assert trace_names(charts(at)["surface"]) == ["train points"]
+    assert not at.exception
+
+
+def test_play_runs_to_the_set_epochs_and_finishes(at):
+    small(at, epochs=3)
+    at.button(key="2d:play").click().run()
+    poll_until(at, lambda a: job(a).snapshot().status == "finished")
+    at.run()
+    assert metric(at, "Epoch") == "3 / 3"
+    assert metric(at, "Test accuracy").endswith("%")
+    assert any("finished" in m.value for m in at.markdown)
+    assert len(charts(at)["acc"]["data"]) >= 1       # the accuracy curve is drawn
+    assert not at.exception
+
+
+# ------------------------------------------------------------------ bad input
+@pytest.mark.parametrize("hidden, message", [
+    ("abc", 'hidden layers must be whole numbers from 1 to 1024, got "abc"'),
+    ("8,x", 'hidden layers must be whole numbers from 1 to 1024, got "8,x"'),
+    ("0", 'hidden layers must be whole numbers from 1 to 1024, got "0"'),
+    ("2000", 'hidden layers must be whole numbers from 1 to 1024, got "2000"'),
+])
+def test_bad_hidden_layers_show_an_error_not_a_traceback(at, hidden, message):
+    at.sidebar.text_input(key="2d:hidden").input(hidden).run()
+    assert not at.exception
+    assert message in errors(at)
+    assert at.get("plotly_chart") == [] or not charts(at)    # nothing drawn from a bad config
+    at.sidebar.text_input(key="2d:hidden").input("4").run()
+    assert not at.exception and not at.error
+
+
+@pytest.mark.parametrize("lr", [0.0, -1.0, 11.0])
+def test_bad_learning_rate_shows_an_error(at, lr):
+    at.sidebar.number_input(key="2d:lr").set_value(lr).run()
+    assert not at.exception
+    assert "learning rate must be above 0 to 10" in errors(at)
+
+
+def test_learning_rate_that_is_not_a_number_in_a_link_is_refused():
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["lr"] = "x"
+    at.run()
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "were not used" in warnings and 'learning rate must be a number, got "x"' in warnings
+    assert at.sidebar.number_input(key="2d:lr").value == cfg.DEFAULTS["lr"]
+    close_jobs(at)
+
+
+def test_a_loss_that_does_not_fit_the_data_is_explained(at):
+    at.sidebar.selectbox(key="2d:dataset").select("prod").run()
+    at.sidebar.selectbox(key="2d:loss").select("cross_entropy").run()
+    assert not at.exception
+    assert 'loss "cross_entropy" does not fit the prod data' in errors(at)
+
+
+# ------------------------------------------------------------------ the reset rule
+def test_live_changes_apply_while_paused_and_architecture_changes_ask_for_reset(at):
+    small(at)
+    at.button(key="2d:step").click().run()
+    wait_idle(at)
+    at.sidebar.number_input(key="2d:lr").set_value(0.2).run()
+    assert "press Reset" not in infos(at)
+    assert job(at).config.lr == 0.2 and not at.button(key="2d:play").disabled
+    at.sidebar.text_input(key="2d:hidden").input("3,3").run()
+    assert "You changed hidden layers: press Reset to apply." in infos(at)
+    assert at.button(key="2d:play").disabled and at.button(key="2d:step").disabled
+    assert job(at).config.hidden == (4,) and epoch(at) == 1          # the trained net is kept
+    at.button(key="2d:reset-button").click().run()
+    assert job(at).config.hidden == (3, 3) and "press Reset" not in infos(at)
+    assert not at.exception
+
+
+def test_architecture_change_before_training_needs_no_reset(at):
+    at.sidebar.text_input(key="2d:hidden").input("5,5").run()
+    assert "press Reset" not in infos(at)
+    assert job(at).config.hidden == (5, 5) and not at.button(key="2d:play").disabled
+
+
+# ------------------------------------------------------------------ links, presets, data
+def test_url_parameters_seed_the_form():
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["dataset"] = "spiral"
+    at.query_params["hidden"] = "8,8,8"
+    at.run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="2d:dataset").value == "spiral"
+    assert at.sidebar.text_input(key="2d:hidden").value == "8,8,8"
+    assert job(at).config.dataset == "spiral"
+    close_jobs(at)
+
+
+def test_share_link_follows_the_form(at):
+    assert at.query_params == {}
+    at.sidebar.selectbox(key="2d:dataset").select("gauss").run()
+    at.sidebar.text_input(key="2d:hidden").input("3").run()
+    assert at.query_params == {"dataset": "gauss", "hidden": "3"}
+
+
+def test_preset_fills_the_form(at):
+    at.sidebar.selectbox(key="2d:preset").select("Spiral (deep tanh + sin features)").run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="2d:dataset").value == "spiral"
+    assert at.sidebar.text_input(key="2d:hidden").value == "8,8,8"
+    assert at.sidebar.multiselect(key="2d:features").value == ["sin_x1", "sin_x2"]
+    assert job(at).config == cfg.preset("Spiral (deep tanh + sin features)")
+
+
+def test_regenerate_data_draws_new_points_with_a_fresh_job(at):
+    before = charts(at)["surface"]["data"][0]["x"]
+    at.button(key="2d:step").click().run()
+    wait_idle(at)
+    old = job(at)
+    at.sidebar.button(key="2d:regenerate").click().run()
+    assert at.sidebar.number_input(key="2d:seed").value == 1
+    assert epoch(at) == 0 and job(at) is not old and job(at).config.seed == 1
+    assert charts(at)["surface"]["data"][0]["x"] != before
+    assert not at.exception
+
+
+def test_toggles_show_test_points(at):
+    at.toggle(key="2d:show-test").set_value(True).run()
+    assert trace_names(charts(at)["surface"]) == ["train points", "test points"]
+    at.toggle(key="2d:discretize").set_value(True).run()
+    assert not at.exception
+
+
+def test_regression_shows_steps_instead_of_accuracy(at):
+    small(at, epochs=2, dataset="prod")
+    labels = [m.label for m in at.metric]
+    assert "Steps" in labels and "Test accuracy" not in labels
+    assert charts(at)["surface"]["layout"]["title"]["text"] == "Model output"
+    at.button(key="2d:play").click().run()
+    poll_until(at, lambda a: job(a).snapshot().status == "finished")
+    at.run()
+    notes = [a["text"] for a in charts(at)["acc"]["layout"].get("annotations", [])]
+    assert any("regression" in n for n in notes)
+    assert not at.exception
+
+
+def test_form_comes_back_with_the_run_settings_after_a_page_switch(at):
+    at.sidebar.text_input(key="2d:hidden").input("7").run()
+    at.switch_page("playground/ui/about.py").run()
+    at.switch_page("playground/ui/playground_2d.py").run()
+    assert not at.exception
+    assert at.sidebar.text_input(key="2d:hidden").value == "7"
