@@ -49,6 +49,7 @@ class GraphSteps:
     def prepare(self, warmup) -> None:
         """Warm up on a side stream (real training steps), then capture the K-step body."""
         if not self.capture:
+            warmup()     # the same steps, so the emulation follows the captured path exactly
             return
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())

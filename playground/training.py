@@ -251,21 +251,19 @@ class Trainer:
 
     def _train_steps(self, n: int) -> int:
         """Up to n steps inside the current epoch; returns how many ran."""
-        n, done, bs = int(n), 0, self.batch_size
-        graph = self._graph_for(n)
-        while done < n and not self._stop.is_set():
+        start, bs = self.steps, self.batch_size
+        graph = self._graph_for(int(n))      # capturing runs a few real warm-up steps first
+        while self.steps - start < n and not self._stop.is_set():
             full_batches = (self.n_train - self._pos) // bs
-            if graph is not None and min(full_batches, n - done) >= graph.k:
+            if graph is not None and min(full_batches, n - (self.steps - start)) >= graph.k:
                 graph.replay(self._perm, self._pos)
                 self._pos += graph.k * bs
                 self._samples += graph.k * bs
                 self.steps += graph.k
-                done += graph.k
             else:
                 self._step(self._perm[self._pos:self._pos + bs])
                 self._pos += bs
-                done += 1
-        return done
+        return self.steps - start
 
     def _graph_for(self, n: int) -> fastpath.GraphSteps | None:
         """The captured K-step graph, capturing it now if this is a good moment."""

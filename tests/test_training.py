@@ -126,6 +126,9 @@ def test_graph_fast_path_bookkeeping_matches_eager():
     blocks = Trainer(small(batch_size=8, epochs=3), fast_path="emulate")
     eager.run(), blocks.run()
     assert blocks.fast_path.startswith("emulated graph")
-    assert blocks.steps == eager.steps == 3 * 25
+    assert blocks.steps == eager.steps == 3 * 25          # warm-up steps count, nothing runs past the epoch
     assert [r.train_loss for r in blocks.history] == [r.train_loss for r in eager.history]
     assert [r.test_acc for r in blocks.history] == [r.test_acc for r in eager.history]
+    assert [r.steps for r in blocks.history] == [25, 50, 75]
+    for p, q in zip(blocks.model.parameters(), eager.model.parameters()):
+        assert torch.equal(p, q)
