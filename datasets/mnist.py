@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import logging
+import math
 import os
 import tempfile
-import zlib
 import threading
 import urllib.request
+import zlib
 from pathlib import Path
 from typing import Callable
 
@@ -48,8 +50,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         raw = path.read_bytes()
         if raw[:2] == b"\x1f\x8b":  # gzip, whatever the name says
             raw = gzip.decompress(raw)
+    except FileNotFoundError:
+        raise MnistError(f"{path.name}: not found in {path.parent}") from None
     except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as e:
-        raise MnistError(f"{path.name}: cannot be read ({e}); delete it to download it again") from None
+        raise MnistError(f"{path.name}: cannot be read, the file is damaged ({e})") from None
     if len(raw) < 8:
         raise MnistError(f"{path.name}: too short to be an IDX file")
     magic = int.from_bytes(raw[:4], "big")
@@ -58,7 +62,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     n_dims = magic & 0xFF
     dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(n_dims)]
     header = 4 + 4 * n_dims
-    expected = header + int(np.prod(dims))
+    expected = header + math.prod(dims)
     if len(raw) != expected:
         raise MnistError(f"{path.name}: truncated or damaged ({len(raw)} bytes, expected {expected})")
     return np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
@@ -92,8 +96,8 @@ def read_dir(folder: Path) -> Split:
 
 
 def _split(x_train, y_train, x_test, y_test, used_sample: bool, source: str) -> Split:
-    if len(x_train) != len(y_train) or len(x_test) != len(y_test):
-        raise MnistError("MNIST images and labels do not match in number")
+    for images, labels, which in ((x_train, y_train, "training"), (x_test, y_test, "test")):
+        _check_pair(images, labels, which)
 
     def part(x: np.ndarray, y: np.ndarray) -> Dataset:
         images = (x.reshape(-1, 1, 28, 28).astype(np.float32) / 255.0)
@@ -104,9 +108,22 @@ def _split(x_train, y_train, x_test, y_test, used_sample: bool, source: str) -> 
     return Split(part(x_train, y_train), part(x_test, y_test), used_sample=used_sample, source=source)
 
 
+def _check_pair(images: np.ndarray, labels: np.ndarray, which: str) -> None:
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise MnistError(f"MNIST {which} images must be 28x28, got shape {images.shape}")
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise MnistError(f"MNIST {which} set: {len(images)} images but labels of shape {labels.shape}")
+    if len(labels) and labels.max() > 9:
+        raise MnistError(f"MNIST {which} labels must be digits 0-9, found {labels.max()}")
+
+
 def load_sample(reason: str = "") -> Split:
-    with np.load(SAMPLE) as data:
-        arrays = [data[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+    try:
+        with np.load(SAMPLE) as data:
+            arrays = [data[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+    except (OSError, ValueError, KeyError) as e:
+        raise MnistError(f"the bundled sample {SAMPLE.name} is missing or damaged ({e}); "
+                         "rebuild it with scripts/build_mnist_sample.py") from None
     note = f" (full MNIST could not be loaded: {reason})" if reason else ""
     return _split(*arrays, used_sample=True,
                   source=f"bundled sample: {len(arrays[1]):,} training + {len(arrays[3]):,} test digits{note}")
@@ -115,20 +132,29 @@ def load_sample(reason: str = "") -> Split:
 def load(data_dir: str | os.PathLike | None = None, download: bool = True, progress: Progress | None = None,
          allow_sample: bool = True) -> Split:
     """The full set if it can be found or downloaded, else the bundled sample (said so)."""
-    folder = find_dir(data_dir)
+    target = Path(data_dir) if data_dir else cache_dir()   # where a download goes
     try:
-        if folder is None and download:
-            folder = Path(data_dir) if data_dir else cache_dir()
-            fetch(folder, progress)
-        if folder is not None:
-            return read_dir(folder)
-        reason = "no MNIST files found"
-    except MnistError as e:
+        return _read_or_fetch(find_dir(data_dir), target, download, progress)
+    except (MnistError, OSError) as e:
         reason = str(e)
     if not allow_sample:
         raise MnistError(reason)
     log.warning("using the bundled MNIST sample: %s", reason)
     return load_sample(reason)
+
+
+def _read_or_fetch(folder: Path | None, target: Path, download: bool, progress: Progress | None) -> Split:
+    if folder is not None:
+        try:
+            return read_dir(folder)
+        except MnistError:
+            if not (download and folder == target):
+                raise   # $PLAYGROUND_DATA_DIR is the user's own copy: report, never rewrite
+            # else: a damaged earlier download, which fetch repairs
+    if not download:
+        raise MnistError("no MNIST files found, and downloading is off")
+    fetch(target, progress)
+    return read_dir(target)
 
 
 # ------------------------------------------------------------------ downloading
@@ -164,8 +190,8 @@ def _download_one(name: str, md5: str, dest: Path, mirrors, progress: Progress |
         try:
             _download_to(mirror + name, dest / name, md5, progress, timeout)
             return
-        except (OSError, ValueError) as e:
-            reasons.append(f"{mirror}: {e}")
+        except (OSError, ValueError, http.client.HTTPException) as e:
+            reasons.append(f"{mirror}: {e or type(e).__name__}")
     raise MnistError(f"could not download {name}: " + "; ".join(reasons))
 
 

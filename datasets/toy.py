@@ -4,11 +4,12 @@ Clean points lie inside [-1, 1]^2; `noise` (0 clean .. 1 very noisy) is scaled t
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterable, TypeVar
 
 import numpy as np
 
 from datasets.base import Dataset, Split
+from playground.config import FEATURES, MAX_TOY_POINTS, ConfigError, n_test_points
 
 DOMAIN = (-1.25, 1.25)      # the square shown in plots
 PADDING = 0.05              # xor/quadrants keep points this far from the axes, as TF Playground does
@@ -88,35 +89,55 @@ def spiral(n_points: int, noise: float, seed: int) -> Dataset:
 GENERATORS: dict[str, Callable[[int, float, int], Dataset]] = {
     "xor": xor, "quadrants": quadrants, "prod": prod, "circle": circle, "gauss": gauss, "spiral": spiral,
 }
+
+
 def n_classes(name: str) -> int:
     return {"quadrants": 4, "prod": 1}.get(name, 2)
 
 
+# ------------------------------------------------------------------ extra inputs
 FEATURE_LABELS = {"x1sq": "x1²", "x2sq": "x2²", "x1x2": "x1·x2", "sin_x1": "sin x1", "sin_x2": "sin x2"}
+Points = TypeVar("Points")    # np.ndarray or torch.Tensor, (n, 2)
 
 
-def add_features(x, names):
-    """Append the named extra inputs (in config.FEATURES order) to (n, 2) points: numpy or torch."""
+def add_features(x: Points, names: Iterable[str]) -> Points:
+    """Append the named extra inputs, always in config.FEATURES order, to (n, 2) points.
+
+    Works on numpy arrays and on torch tensors (any device), returning the same type.
+    """
+    names = set(names)
+    unknown = names - set(FEATURES)
+    if unknown:
+        raise ConfigError(f"unknown extra feature {sorted(unknown)[0]!r}; choose from {', '.join(FEATURES)}")
     if not names:
         return x
-    from playground.config import FEATURES
+    if isinstance(x, np.ndarray):
+        sin, cat = np.sin, np.concatenate
+    else:
+        import torch   # only when given tensors: numpy callers need not load torch
+        sin, cat = torch.sin, torch.cat
     x1, x2 = x[:, :1], x[:, 1:2]
-    xp = np if isinstance(x, np.ndarray) else __import__("torch")
-    columns = {"x1sq": x1 * x1, "x2sq": x2 * x2, "x1x2": x1 * x2, "sin_x1": xp.sin(x1), "sin_x2": xp.sin(x2)}
-    extra = [columns[name] for name in FEATURES if name in names]
-    return np.concatenate([x, *extra], 1) if xp is np else xp.cat([x, *extra], 1)
+    columns = {"x1sq": x1 * x1, "x2sq": x2 * x2, "x1x2": x1 * x2, "sin_x1": sin(x1), "sin_x2": sin(x2)}
+    return cat([x] + [columns[name] for name in FEATURES if name in names], 1)
 
 
-def feature_names(names) -> list[str]:
-    from playground.config import FEATURES
-    return ["x1", "x2"] + [FEATURE_LABELS[n] for n in FEATURES if n in names]
+def feature_names(names: Iterable[str]) -> list[str]:
+    """Readable names of the inputs add_features gives, for plots: ["x1", "x2", "x1²", ...]."""
+    names = set(names)
+    return ["x1", "x2"] + [FEATURE_LABELS[name] for name in FEATURES if name in names]
 
 
+# ------------------------------------------------------------------ train/test split
 def make_split(name: str, n_points: int, noise: float, test_ratio: float, seed: int,
-               features: tuple[str, ...] = ()) -> Split:
-    from playground.config import ConfigError, n_test_points
+               features: Iterable[str] = ()) -> Split:
+    """Generate n_points, shuffle them with the seed, and hold out n_test_points for testing."""
     if name not in GENERATORS:
         raise ConfigError(f'dataset must be one of {", ".join(GENERATORS)}; got "{name}"')
+    if not 2 <= n_points <= MAX_TOY_POINTS:
+        raise ConfigError(f"points must be from 2 to {MAX_TOY_POINTS:,}, got {n_points}")
+    if not 0 <= noise <= 1:
+        raise ConfigError(f"noise must be from 0 to 1, got {noise:g}")
+    features = tuple(features)
     data = GENERATORS[name](n_points, noise, seed)
     order = np.random.default_rng(seed + 1).permutation(n_points)
     n_test = n_test_points(n_points, test_ratio)

@@ -14,7 +14,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from datasets.mnist import SAMPLE, read_idx  # noqa: E402
+from datasets.mnist import SAMPLE, MnistError, read_idx  # noqa: E402
 
 
 def first_per_class(labels: np.ndarray, per_class: int) -> np.ndarray:
@@ -27,14 +27,22 @@ def main() -> None:
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "mnist"))
     parser.add_argument("--train-per-class", type=int, default=600)
     parser.add_argument("--test-per-class", type=int, default=100)
+    parser.add_argument("--out", default=str(SAMPLE), help="where to write the .npz")
     args = parser.parse_args()
     folder = Path(args.data_dir)
-    x_train, y_train = read_idx(folder / "train-images-idx3-ubyte.gz"), read_idx(folder / "train-labels-idx1-ubyte.gz")
-    x_test, y_test = read_idx(folder / "t10k-images-idx3-ubyte.gz"), read_idx(folder / "t10k-labels-idx1-ubyte.gz")
+    try:
+        x_train, y_train = read_idx(folder / "train-images-idx3-ubyte.gz"), read_idx(folder / "train-labels-idx1-ubyte.gz")
+        x_test, y_test = read_idx(folder / "t10k-images-idx3-ubyte.gz"), read_idx(folder / "t10k-labels-idx1-ubyte.gz")
+    except MnistError as e:
+        sys.exit(f"{folder}: {e}")
     train, test = first_per_class(y_train, args.train_per_class), first_per_class(y_test, args.test_per_class)
-    np.savez_compressed(SAMPLE, x_train=x_train[train], y_train=y_train[train],
+    out = Path(args.out)
+    np.savez_compressed(out, x_train=x_train[train], y_train=y_train[train],
                         x_test=x_test[test], y_test=y_test[test])
-    print(f"{SAMPLE.name}: {len(train)} train + {len(test)} test digits, {SAMPLE.stat().st_size / 1e6:.2f} MB")
+    size = out.stat().st_size
+    print(f"{out}: {len(train)} train + {len(test)} test digits, {size:,} bytes")
+    if size > 2 * 1024 * 1024:
+        sys.exit(f"{out} is over the 2 MB budget; use fewer digits per class")
 
 
 if __name__ == "__main__":

@@ -89,11 +89,12 @@ def maths(current: cfg.Config) -> None:
 
 def controls_reference() -> None:
     st.header("Every control")
-    st.caption("Settings marked *live* can change while the network trains; the others need Reset.")
+    st.caption("Settings marked *live* take effect at once, even while the network trains. Changing "
+               "epochs needs no Reset either; any other change needs Reset (new weights).")
     for group in cfg.GROUPS:
         st.subheader(group)
         rows = [_row(name, knob) for name, knob in cfg.KNOBS.items() if knob.group == group]
-        st.dataframe(rows, hide_index=True, width="stretch")
+        st.table(rows, hide_index=True, border="horizontal")
 
 
 ONLY_FOR = {"": "always", "toy": "2D data", "mnist": "MNIST", "cnn": "CNN model", "sgd": "SGD",
@@ -102,8 +103,15 @@ ONLY_FOR = {"": "always", "toy": "2D data", "mnist": "MNIST", "cnn": "CNN model"
 
 def _row(name: str, knob: cfg.Knob) -> dict[str, str]:
     return {"setting": cfg.label(name), "what it does": knob.help, "allowed": _allowed(name, knob),
-            "default": cfg.format_value(name, cfg.DEFAULTS[name]) or "(none)",
+            "default": _default(name),
             "used for": ONLY_FOR[knob.only_for], "live": "live" if knob.live else ""}
+
+
+def _default(name: str) -> str:
+    value = cfg.DEFAULTS[name]
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return cfg.format_value(name, value) or "(none)"
 
 
 def _allowed(name: str, knob: cfg.Knob) -> str:

@@ -2,6 +2,7 @@
 import gzip
 import hashlib
 import http.server
+import socket
 import threading
 from pathlib import Path
 
@@ -59,7 +60,8 @@ def test_read_idx_rejects_bad_files_naming_them(tmp_path, content, words):
 # ------------------------------------------------------------------ downloader
 class Handler(http.server.BaseHTTPRequestHandler):
     files: dict[str, bytes] = {}
-    cut_short: set[str] = set()
+    cut_short: set[str] = set()     # sent with a Content-Length twice what is sent
+    no_length: set[str] = set()     # sent without a Content-Length
     hits: list[str] = []
 
     def do_GET(self):  # noqa: N802
@@ -70,7 +72,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_error(404)
             return
         self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
+        if name not in self.no_length:
+            self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data[:len(data) // 2] if name in self.cut_short else data)
 
@@ -81,15 +84,31 @@ class Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def mirror():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    Handler.files, Handler.cut_short, Handler.hits = fake_files(), set(), []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    Handler.files, Handler.cut_short, Handler.no_length, Handler.hits = fake_files(), set(), set(), []
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/", Handler
     server.shutdown()
+    server.server_close()
 
 
 def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name != ".download.lock")
+
+
+def dead_mirror() -> str:
+    """A local port nobody listens on: every download fails at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+def write_files(folder: Path, files: dict[str, bytes]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return folder
 
 
 def test_download_success_with_progress(tmp_path, mirror):
@@ -172,7 +191,7 @@ def test_find_dir_order(tmp_path, monkeypatch):
 def test_offline_falls_back_to_the_sample(tmp_path, monkeypatch):
     monkeypatch.delenv("PLAYGROUND_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr(mnist, "MIRRORS", ("http://127.0.0.1:9/",))
+    monkeypatch.setattr(mnist, "MIRRORS", (dead_mirror(),))
     split = mnist.load(tmp_path / "nothing")
     assert split.used_sample and "bundled sample" in split.source and "could not" in split.source
     with pytest.raises(MnistError):
@@ -193,3 +212,71 @@ def test_full_set_reads_with_official_counts():
     split = mnist.read_dir(SHARED)
     assert len(split.train) == 60_000 and len(split.test) == 10_000
     assert np.bincount(split.test.y).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_read_idx_missing_file_says_so(tmp_path):
+    with pytest.raises(MnistError, match="not found"):
+        mnist.read_idx(tmp_path / "t10k-labels-idx1-ubyte.gz")
+
+
+def test_images_of_the_wrong_size_are_refused(tmp_path):
+    files = fake_files()
+    files["t10k-images-idx3-ubyte.gz"] = gzip.compress(idx_bytes(np.zeros((10, 20, 20))))
+    with pytest.raises(MnistError, match="28x28"):
+        mnist.read_dir(write_files(tmp_path, files))
+
+
+def test_download_without_content_length(tmp_path, mirror):
+    url, handler = mirror
+    handler.no_length = set(handler.files)
+    seen = []
+    mnist.fetch(tmp_path, progress=lambda *args: seen.append(args), mirrors=(url,), md5s=md5s(handler.files))
+    assert leftovers(tmp_path) == sorted(handler.files) and all(total is None for _, _, total in seen)
+
+
+def test_load_reads_a_folder_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(mnist, "fetch", lambda *a, **k: pytest.fail("a found folder needs no download"))
+    folder = write_files(tmp_path / "mnist", fake_files())
+    split = mnist.load(folder)
+    assert not split.used_sample and split.source.startswith("full MNIST: 20 training + 10 test")
+    assert split.train.x.dtype == np.float32 and split.train.y.dtype == np.int64 and split.n_classes == 10
+    assert 0 <= split.train.x.min() and split.train.x.max() <= 1 and split.task == "multiclass"
+    assert mnist.load(folder) is split                # decoded once, then shared
+
+
+def test_load_repairs_a_damaged_download(tmp_path, monkeypatch, mirror):
+    url, handler = mirror
+    monkeypatch.delenv("PLAYGROUND_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(mnist, "MIRRORS", (url,))
+    monkeypatch.setattr(mnist, "FILES", md5s(handler.files))
+    cache = write_files(mnist.cache_dir(), handler.files)
+    (cache / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8bbroken")
+    split = mnist.load()
+    assert not split.used_sample and len(split.train) == 20
+    assert handler.hits == ["/train-labels-idx1-ubyte.gz"]
+
+
+def test_load_never_rewrites_the_users_own_folder(tmp_path, monkeypatch):
+    folder = write_files(tmp_path / "mine", fake_files())
+    (folder / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8bbroken")
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(folder))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(mnist, "MIRRORS", (dead_mirror(),))
+    split = mnist.load()
+    assert split.used_sample and "train-labels-idx1-ubyte.gz" in split.source
+    assert (folder / "train-labels-idx1-ubyte.gz").read_bytes() == b"\x1f\x8bbroken"
+
+
+def test_load_without_download(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "none"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert mnist.load(download=False).used_sample
+    with pytest.raises(MnistError, match="downloading is off"):
+        mnist.load(download=False, allow_sample=False)
+
+
+def test_missing_sample_is_explained(tmp_path, monkeypatch):
+    monkeypatch.setattr(mnist, "SAMPLE", tmp_path / "mnist_sample.npz")
+    with pytest.raises(MnistError, match="bundled sample"):
+        mnist.load_sample()

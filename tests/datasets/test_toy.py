@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from datasets import toy
-from playground.config import ConfigError
+from playground.config import FEATURES, MAX_TOY_POINTS, TOY_DATASETS, ConfigError, n_test_points
 
 
 @pytest.mark.parametrize("name", list(toy.GENERATORS))
@@ -64,3 +64,35 @@ def test_features_agree_on_numpy_and_torch():
     assert isinstance(on_torch, torch.Tensor) and on_numpy.shape == (50, 7)
     assert np.allclose(on_numpy, on_torch.numpy(), atol=1e-6)
     assert toy.feature_names(("sin_x2", "x1sq")) == ["x1", "x2", "x1²", "sin x2"]
+
+
+def test_generators_follow_the_config_order():
+    assert tuple(toy.GENERATORS) == TOY_DATASETS
+    assert [toy.n_classes(n) for n in TOY_DATASETS] == [toy.GENERATORS[n](20, 0, 0).n_classes for n in TOY_DATASETS]
+
+
+@pytest.mark.parametrize("name", TOY_DATASETS)
+def test_split_is_a_seeded_shuffle_of_all_points(name):
+    split = toy.make_split(name, 301, 0.3, 0.5, 5, FEATURES)
+    again = toy.make_split(name, 301, 0.3, 0.5, 5, FEATURES)
+    assert np.array_equal(split.train.x, again.train.x) and np.array_equal(split.test.y, again.test.y)
+    assert len(split.test) == n_test_points(301, 0.5) and len(split.train) + len(split.test) == 301
+    assert split.train.x.shape[1] == 2 + len(FEATURES) and split.train.x.dtype == np.float32
+    data = toy.GENERATORS[name](301, 0.3, 5)
+    together = np.concatenate([split.train.x[:, :2], split.test.x[:, :2]])
+    assert np.array_equal(np.sort(together, 0), np.sort(data.x, 0))     # every point, once
+    assert split.source == f"generated: {name}, 301 points, noise 0.3"
+
+
+def test_split_rejects_what_a_student_could_mistype():
+    with pytest.raises(ConfigError, match="points must be from 2"):
+        toy.make_split("xor", MAX_TOY_POINTS + 1, 0, 0.5, 0)
+    with pytest.raises(ConfigError, match="noise must be from 0 to 1"):
+        toy.make_split("xor", 100, 1.5, 0.5, 0)
+    with pytest.raises(ConfigError, match="unknown extra feature"):
+        toy.add_features(np.zeros((3, 2)), ("cos_x1",))
+
+
+def test_noise_spreads_points_beyond_the_clean_square():
+    for name in ("xor", "circle", "gauss"):
+        assert np.abs(toy.GENERATORS[name](2000, 1.0, 0).x).max() > 1.0

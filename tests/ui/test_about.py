@@ -46,7 +46,7 @@ def test_about_renders_without_exception(at):
 def test_every_control_is_explained_once_grouped(at):
     open_about(at)
     assert [s.value for s in at.subheader] == list(cfg.GROUPS)
-    tables = [frame.value for frame in at.dataframe]
+    tables = [table.value for table in at.table]
     assert len(tables) == len(cfg.GROUPS)
     assert sum(len(t) for t in tables) == len(cfg.KNOBS)
     helps = {h for t in tables for h in t["what it does"]}
