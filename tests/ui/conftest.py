@@ -1,8 +1,28 @@
 """Shared by the page tests: offline MNIST, and no training thread outliving a test."""
 import threading
 import time
+from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def close_jobs(at: AppTest) -> None:
+    """Stop every training thread a test's session started."""
+    for key in ("job:2d", "job:mnist"):
+        if key in at.session_state:
+            at.session_state[key].close()
+
+
+@pytest.fixture
+def at():
+    """The whole app, run once; its jobs are closed afterwards."""
+    app = AppTest.from_file(APP, default_timeout=30)
+    app.run()
+    yield app
+    close_jobs(app)
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import close_jobs
+
 from playground import config as cfg
 from playground.ui import about
 
@@ -13,18 +15,6 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 ABOUT = "playground/ui/about.py"
 
 
-def close_jobs(at: AppTest) -> None:
-    for key in ("job:2d", "job:mnist"):
-        if key in at.session_state:
-            at.session_state[key].close()
-
-
-@pytest.fixture
-def at():
-    app = AppTest.from_file(APP, default_timeout=30)
-    app.run()
-    yield app
-    close_jobs(app)
 
 
 def open_about(at: AppTest) -> AppTest:

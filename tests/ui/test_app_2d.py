@@ -13,6 +13,8 @@ from typing import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import close_jobs
+
 from playground import config as cfg
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -20,19 +22,6 @@ PAGE = "2d"
 
 
 # ------------------------------------------------------------------ helpers
-def close_jobs(at: AppTest) -> None:
-    """Stop every training thread the test started (the conftest checks none is left)."""
-    for key in ("job:2d", "job:mnist"):
-        if key in at.session_state:
-            at.session_state[key].close()
-
-
-@pytest.fixture
-def at():
-    app = AppTest.from_file(APP, default_timeout=30)
-    app.run()
-    yield app
-    close_jobs(app)
 
 
 def metric(at: AppTest, label: str) -> str:

@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import close_jobs
+
 TIMEOUT = 60
 
 
@@ -28,10 +30,6 @@ def page(offline):
         close_jobs(at)
 
 
-def close_jobs(at: AppTest) -> None:
-    for key in ("job:mnist", "job:draw", "job:2d"):
-        if key in at.session_state:
-            at.session_state[key].close()
 
 
 def job(at: AppTest):
