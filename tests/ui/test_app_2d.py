@@ -50,6 +50,7 @@ def poll_until(at: AppTest, check: Callable[[AppTest], bool], timeout: float = 2
 def wait_idle(at: AppTest) -> None:
     """Until the job's thread has ended and the page has drawn its resting state."""
     poll_until(at, lambda a: not job(a).running and not job(a).snapshot().active)
+    at.run()   # the last poll may have drawn the page just before the thread ended
 
 
 def small(at: AppTest, epochs: int = 10_000, dataset: str = "circle", hidden: str = "4") -> AppTest:
