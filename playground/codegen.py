@@ -1,214 +1,412 @@
-"""Config -> a standalone PyTorch script that does the same run (torch + numpy only)."""
+"""Config -> a standalone PyTorch script that does the same run (torch, numpy and the standard library).
+
+`script(config)` joins one small section per part of the run: header, imports, data, model,
+weight init, loss, optimizer, augmentation and training loop. Each section writes only what
+the config uses. The data generators, the Normalize layer and the augmentation are the app's
+own source, embedded with `embed`; the rest mirrors models.py and training.py, so on the CPU
+the script repeats the app's run step for step (dropout masks aside: nn.Dropout draws its own).
+"""
 from __future__ import annotations
 
+import ast
+import builtins
 import inspect
+import shlex
+import sys
 import textwrap
+import types
+from dataclasses import dataclass
 
 from playground import config as cfg
 from playground.config import Config
-from playground.models import MNIST_MEAN, MNIST_STD, n_outputs
+from playground.models import GAINS, MNIST_MEAN, MNIST_STD, n_outputs
 
 ACTIVATION_CODE = {"relu": "nn.ReLU()", "leaky_relu": "nn.LeakyReLU(0.01)", "tanh": "nn.Tanh()",
                    "sigmoid": "nn.Sigmoid()", "gelu": "nn.GELU()", "linear": "nn.Identity()"}
 OPTIMIZER_CLASS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
+FEATURE_CODE = {"x1sq": "x1 * x1", "x2sq": "x2 * x2", "x1x2": "x1 * x2",
+                "sin_x1": "np.sin(x1)", "sin_x2": "np.sin(x2)"}   # as datasets.toy.add_features
+EVAL_CHUNK = 8192          # MNIST: examples per forward pass when evaluating (as evaluation.CHUNK)
+HEADER_WIDTH = 96
+MNIST_SOURCE = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+
+
+@dataclass(frozen=True)
+class Code:
+    """One section of the script and the import lines it needs."""
+    text: str
+    imports: frozenset[str] = frozenset()
 
 
 def script(config: Config) -> str:
-    sections = [header(config), imports(config), data(config), model(config), init(config),
-                loss(config), optimizer(config), training(config)]
-    return "\n\n".join(s.strip("\n") for s in sections if s) + "\n"
+    """The whole script for a config, as Python source."""
+    sections = [setup(config), data(config), model(config), init(config), loss(config), optimizer(config),
+                augmentation(config), training(config)]
+    sections = [s for s in sections if s.text]
+    needed = frozenset().union(*(s.imports for s in sections))
+    parts = [header(config), imports(needed)] + [s.text.strip("\n") for s in sections]
+    return "\n\n\n".join(parts) + "\n"
 
 
+# ------------------------------------------------------------------ header and set-up
 def header(config: Config) -> str:
-    flags = " ".join(f"{cfg.flag_name(n)} {v}" for n, v in cfg.to_params(config).items())
-    return f'''"""Neural Playground run, as a standalone PyTorch script.
+    lines = ["# Neural Playground: this run as a standalone PyTorch script (needs only torch and numpy).",
+             "# On the CPU it repeats the app's run step for step: the same data, initial weights,",
+             f"# shuffles{', augmentations' if config.augment else ''} and losses"
+             + (", up to the first dropout mask\n# (nn.Dropout draws its masks in its own way)." if config.dropout
+                else "."),
+             "#", "# Settings"]
+    for group in cfg.GROUPS:
+        items = [_setting(config, name) for name, k in cfg.KNOBS.items()
+                 if k.group == group and config.applies(name)]
+        lines += _wrap(items, f"#   {group.lower():<10}", "#" + " " * 13)
+    lines += ["#", "# The same run in the app:"]
+    flags = [f"{cfg.flag_name(name)} {shlex.quote(value)}" for name, value in cfg.to_params(config).items()]
+    lines += _wrap(["python -m playground train"] + flags, "#   ", "#       ", sep=" ", cont=" \\")
+    return "\n".join(lines)
 
-Same run from the command line:
-    python -m playground train {flags}
-"""'''
+
+def _setting(config: Config, name: str) -> str:
+    value = getattr(config, name)
+    text = cfg.format_value(name, value) if value != () else "none"
+    if name == "loss" and value == "auto":
+        text += f" ({config.resolved_loss})"
+    return f"{name}={text}"
 
 
-def imports(config: Config) -> str:
-    lines = ["", "import numpy as np", "import torch",
-             "import torch.nn.functional as F", "from torch import nn", "",
-             f"torch.manual_seed({config.seed})", 'device = "cuda" if torch.cuda.is_available() else "cpu"']
-    if config.dataset == "mnist":
-        lines.insert(0, "import gzip")
-        lines.insert(1, "from pathlib import Path")
-    return "\n".join(line for line in lines if line is not None).lstrip("\n")
+def _wrap(items: list[str], first: str, rest: str, sep: str = "  ", cont: str = "") -> list[str]:
+    """Items on lines of at most HEADER_WIDTH characters; an item is never split."""
+    lines, line = [], first + items[0]
+    for item in items[1:]:
+        if len(line) + len(sep) + len(item) + len(cont) > HEADER_WIDTH:
+            lines.append(line + cont)
+            line = rest + item
+        else:
+            line += sep + item
+    return lines + [line]
+
+
+def imports(needed: frozenset[str]) -> str:
+    """Standard library first, then numpy and torch; plain imports before from-imports."""
+    def top(line: str) -> str:
+        return line.split()[1].split(".")[0]
+
+    def key(line: str) -> tuple:
+        return line.startswith("from"), line.split()[1].lower()
+    stdlib = sorted((i for i in needed if top(i) in sys.stdlib_module_names), key=key)
+    others = sorted((i for i in needed if top(i) not in sys.stdlib_module_names), key=key)
+    return "\n\n".join("\n".join(group) for group in (stdlib, others) if group)
+
+
+def setup(config: Config) -> Code:
+    """The seed, and the device as training.resolve_device picks it."""
+    device = {"auto": '"cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() '
+                      'else "cpu"'}.get(config.device, f'"{config.device}"')
+    return Code(f"SEED = {config.seed}\ntorch.manual_seed(SEED)\ndevice = {device}", frozenset({"import torch"}))
+
+
+# ------------------------------------------------------------------ embedding the app's own code
+def embed(module: types.ModuleType, names: list[str], provided: tuple[str, ...] = ()) -> Code:
+    """The source of `names` (top-level functions or classes of `module`) and of everything of
+    the module they use (helpers, constants), in source order, with the imports they need.
+
+    `provided` names are defined by the script itself. Anything else they use that cannot be
+    embedded raises ValueError, so a change in the app's code fails the tests, not the script.
+    """
+    source = inspect.getsource(module)
+    lines = source.splitlines()
+    tree = ast.parse(source)
+    defined: dict[str, ast.stmt] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            defined[node.name] = node
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                defined.update((n.id, node) for n in ast.walk(target) if isinstance(n, ast.Name))
+    chosen: dict[int, ast.stmt] = {}
+    needed: set[str] = set()
+    copied: list[str] = []              # constants imported into the module from elsewhere
+    todo, seen = list(names), set(provided) | set(dir(builtins))
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        value = getattr(module, name, None)
+        if name in defined:
+            node = defined[name]
+            chosen[node.lineno] = node
+            body = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else node
+            if body is not None:
+                todo += sorted(_free_names(body))
+        elif isinstance(value, types.ModuleType):
+            needed.add(_import_line(name, value))
+        elif isinstance(value, (bool, int, float, str)):
+            copied.append(f"{name} = {value!r}")
+        else:
+            raise ValueError(f"codegen cannot embed {', '.join(names)} from {module.__name__}: "
+                             f"they use {name!r}, which is neither defined there nor a constant or a module")
+
+    def text(node: ast.stmt) -> str:
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        return "\n".join(lines[start - 1:node.end_lineno])
+    nodes = [chosen[k] for k in sorted(chosen)]
+    constants = sorted(copied) + [text(n) for n in nodes if not isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    blocks = ["\n".join(constants)] if constants else []
+    blocks += [text(n) for n in nodes if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    return Code("\n\n\n".join(blocks), frozenset(needed))
+
+
+def _free_names(node: ast.AST) -> set[str]:
+    """Names a definition reads but does not define itself (a slight over-estimate of locals)."""
+    loads, stores = set(), set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name):
+            (loads if isinstance(n.ctx, ast.Load) else stores).add(n.id)
+        elif isinstance(n, ast.arg):
+            stores.add(n.arg)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n is not node:
+            stores.add(n.name)
+        elif isinstance(n, ast.alias):
+            stores.add(n.asname or n.name.split(".")[0])
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            stores.add(n.name)
+    return loads - stores
+
+
+def _import_line(alias: str, module: types.ModuleType) -> str:
+    name = module.__name__
+    if name == alias:
+        return f"import {name}"
+    parent, _, last = name.rpartition(".")
+    return f"from {parent} import {alias}" if last == alias and parent else f"import {name} as {alias}"
 
 
 # ------------------------------------------------------------------ data
-def data(config: Config) -> str:
-    return mnist_data(config) if config.dataset == "mnist" else toy_data(config)
+def data(config: Config) -> Code:
+    return mnist_data() if config.dataset == "mnist" else toy_data(config)
 
 
-def toy_data(config: Config) -> str:
+def toy_data(config: Config) -> Code:
     from datasets import toy
-    generator = getattr(toy, config.dataset)
-    helpers = {"xor": [toy._away_from_axes, toy._binary], "quadrants": [toy._away_from_axes],
-               "circle": [toy._labels, toy._binary], "gauss": [toy._labels, toy._binary],
-               "spiral": [toy._labels, toy._binary], "prod": []}[config.dataset]
-    sources = [inspect.getsource(f) for f in helpers + [generator]]
-    sources = [s.replace("-> Dataset", "").replace("Dataset(", "_dataset(") for s in sources]
-    features = _features_code(config.features)
+    generator = embed(toy, [config.dataset], provided=("Dataset",))
     n_test = cfg.n_test_points(config.n_points, config.test_ratio)
-    return f'''# ---- data: the {config.dataset} set, generated exactly as the app does
-PADDING = {toy.PADDING}
+    wrap = "add_features({})" if config.features else "{}"
+    x_train, x_test = wrap.format("data.x[train_idx]"), wrap.format("data.x[test_idx]")
+    text = f'''# ---- data: {config.n_points} points of the {config.dataset} set, from the app's own generator (datasets/toy.py)
+Dataset = namedtuple("Dataset", "name x y task n_classes")
+{generator.text}
+{features_code(config.features)}
 
-
-def _dataset(name, x, y, task, n_classes):
-    return x.astype(np.float32), y
-
-
-{chr(10).join(sources)}
-{features}
-x, y = {config.dataset}({config.n_points}, {config.noise!r}, {config.seed})
-order = np.random.default_rng({config.seed + 1}).permutation(len(x))
+data = {config.dataset}({config.n_points}, {config.noise!r}, SEED)
+# Shuffle with seed + 1 and hold out the first {n_test} points for testing.
+order = np.random.default_rng(SEED + 1).permutation({config.n_points})
 test_idx, train_idx = order[:{n_test}], order[{n_test}:]
-x_train, y_train = torch.tensor(add_features(x[train_idx])), torch.tensor(y[train_idx])
-x_test, y_test = torch.tensor(add_features(x[test_idx])), torch.tensor(y[test_idx])'''
+x_train, y_train = torch.from_numpy({x_train}), torch.from_numpy(data.y[train_idx])
+x_test, y_test = torch.from_numpy({x_test}), torch.from_numpy(data.y[test_idx])'''
+    return Code(text, generator.imports | {"from collections import namedtuple", "import numpy as np",
+                                           "import torch"})
 
 
-def _features_code(features: tuple[str, ...]) -> str:
+def features_code(features: tuple[str, ...]) -> str:
     if not features:
-        return "\ndef add_features(x):\n    return x\n"
-    exprs = {"x1sq": "x[:, :1] ** 2", "x2sq": "x[:, 1:2] ** 2", "x1x2": "x[:, :1] * x[:, 1:2]",
-             "sin_x1": "np.sin(x[:, :1])", "sin_x2": "np.sin(x[:, 1:2])"}
-    columns = ", ".join(exprs[f] for f in cfg.FEATURES if f in features)
+        return ""
+    chosen = [f for f in cfg.FEATURES if f in features]
     return f'''
+
 def add_features(x):
-    """Extra inputs: {', '.join(f for f in cfg.FEATURES if f in features)}."""
-    return np.concatenate([x, {columns}], 1).astype(np.float32)
-'''
+    """x1, x2, then the extra inputs {", ".join(chosen)}."""
+    x1, x2 = x[:, :1], x[:, 1:2]
+    return np.concatenate([x, {", ".join(FEATURE_CODE[f] for f in chosen)}], 1)'''
 
 
-def mnist_data(config: Config) -> str:
-    return '''# ---- data: MNIST from the four standard IDX files
-# Get them from http://yann.lecun.com/exdb/mnist/ (or any mirror) into DATA_DIR.
+def mnist_data() -> Code:
+    text = f'''# ---- data: MNIST, from the four standard IDX files in DATA_DIR
+# Download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz
+# and t10k-labels-idx1-ubyte.gz into DATA_DIR, from {MNIST_SOURCE}
+# or any MNIST mirror. (The app keeps its copy in ~/.cache/neural-playground/mnist.)
 DATA_DIR = Path("mnist")
 
 
 def read_idx(path):
-    raw = gzip.decompress(path.read_bytes())
+    """A gzipped IDX file: magic number (its last byte: how many dimensions), sizes, then uint8 data."""
+    raw = gzip.decompress(Path(path).read_bytes())
     n_dims = raw[3]
     dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(n_dims)]
     return np.frombuffer(raw, np.uint8, offset=4 + 4 * n_dims).reshape(dims)
 
 
 def images(name):
-    return torch.tensor(read_idx(DATA_DIR / name).reshape(-1, 1, 28, 28) / 255.0, dtype=torch.float32)
+    """(n, 1, 28, 28) float32 pixels in [0, 1]."""
+    return torch.from_numpy(read_idx(DATA_DIR / name).reshape(-1, 1, 28, 28).astype(np.float32) / 255.0)
 
 
 def labels(name):
-    return torch.tensor(read_idx(DATA_DIR / name).astype(np.int64))
+    return torch.from_numpy(read_idx(DATA_DIR / name).astype(np.int64))
 
 
 x_train, y_train = images("train-images-idx3-ubyte.gz"), labels("train-labels-idx1-ubyte.gz")
 x_test, y_test = images("t10k-images-idx3-ubyte.gz"), labels("t10k-labels-idx1-ubyte.gz")'''
+    return Code(text, frozenset({"import gzip", "from pathlib import Path", "import numpy as np", "import torch"}))
 
 
 # ------------------------------------------------------------------ model
-def _n_classes(config: Config) -> int:
+@dataclass(frozen=True)
+class Layer:
+    code: str
+    init_act: str = ""      # Linear/Conv2d: the activation after it (for xavier/kaiming gains)
+
+
+def n_classes(config: Config) -> int:
     from datasets import toy
     return 10 if config.dataset == "mnist" else toy.n_classes(config.dataset)
 
 
-def model(config: Config) -> str:
-    layers: list[str] = []
-    classes = ""
+def n_out(config: Config) -> int:
+    return n_outputs(config.task, n_classes(config), config.resolved_loss)
+
+
+def layer_rows(config: Config) -> list[list[Layer]]:
+    """The layers of models.build_model, one row per line of the nn.Sequential."""
+    rows: list[list[Layer]] = []
     n_in = 2 + len(config.features)
     if config.dataset == "mnist":
         if config.normalize == "standard":
-            classes = NORMALIZE_CLASS
-            layers.append(f"Normalize({MNIST_MEAN}, {MNIST_STD}),")
+            rows.append([Layer(f"Normalize({MNIST_MEAN}, {MNIST_STD})")])
         if config.model == "cnn":
-            c_in = 1
+            c_in, act = 1, config.activation[0]
             for c_out in config.channels:
-                layers.append(f"nn.Conv2d({c_in}, {c_out}, 3, padding=1), "
-                              f"{ACTIVATION_CODE[config.activation[0]]}, nn.MaxPool2d(2),")
+                rows.append([Layer(f"nn.Conv2d({c_in}, {c_out}, 3, padding=1)", act),
+                             Layer(ACTIVATION_CODE[act]), Layer("nn.MaxPool2d(2)")])
                 c_in = c_out
             n_in = config.channels[-1] * (28 >> len(config.channels)) ** 2
         else:
             n_in = 784
-        layers.append("nn.Flatten(),")
-    if config.dropout:
-        classes += DROPOUT_NOTE
+        rows.append([Layer("nn.Flatten()")])
     for width, act in zip(config.hidden, config.activations):
-        drop = f" nn.Dropout({config.dropout})," if config.dropout else ""
-        layers.append(f"nn.Linear({n_in}, {width}), {ACTIVATION_CODE[act]},{drop}")
+        row = [Layer(f"nn.Linear({n_in}, {width})", act), Layer(ACTIVATION_CODE[act])]
+        rows.append(row + [Layer(f"nn.Dropout({config.dropout!r})")] if config.dropout else row)
         n_in = width
-    n_out = n_outputs(config.task, _n_classes(config), config.resolved_loss)
-    layers.append(f"nn.Linear({n_in}, {n_out}),")
-    if config.resolved_loss == "nll":
-        layers.append("nn.LogSoftmax(dim=1),")
-    body = textwrap.indent("\n".join(layers), "    ")
-    return f"# ---- model\n{classes}model = nn.Sequential(\n{body}\n).to(device)\nprint(model)"
+    last = [Layer(f"nn.Linear({n_in}, {n_out(config)})", "linear")]
+    rows.append(last + [Layer("nn.LogSoftmax(dim=1)")] if config.resolved_loss == "nll" else last)
+    return rows
 
 
-NORMALIZE_CLASS = '''class Normalize(nn.Module):
-    """Pixel scaling inside the model, so it reads plain [0, 1] images."""
-
-    def __init__(self, mean, std):
-        super().__init__()
-        self.mean, self.std = mean, std
-
-    def forward(self, x):
-        return (x - self.mean) / self.std
+def _outputs_described(config: Config) -> str:
+    k = n_out(config)
+    if config.task == "regression":
+        return "1 output (the predicted value)"
+    if k == 1:
+        return "1 output (a logit: class 1 where it is positive)"
+    return f"{k} log-probabilities" if config.resolved_loss == "nll" else f"{k} logits (one per class)"
 
 
-'''
-DROPOUT_NOTE = "# nn.Dropout zeroes random neurons while training (model.train()) only.\n"
+def model(config: Config) -> Code:
+    rows = layer_rows(config)
+    if config.dataset == "mnist":
+        sizes = " -> ".join(["1x28x28 image"] + [f"conv {c}" for c in config.channels if config.model == "cnn"]
+                            + [str(w) for w in config.hidden])
+    else:
+        sizes = " -> ".join([f"{2 + len(config.features)} inputs"] + [str(w) for w in config.hidden])
+    body = textwrap.indent("\n".join(" ".join(layer.code + "," for layer in row) for row in rows), "    ")
+    text = f"# ---- model: {sizes} -> {_outputs_described(config)}\n"
+    imports = {"from torch import nn"}
+    if config.dataset == "mnist" and config.normalize == "standard":
+        from playground import models
+        normalize = embed(models, ["Normalize"])
+        text += f"{normalize.text}\n\n\n"
+        imports |= normalize.imports
+    text += f"model = nn.Sequential(\n{body}\n)\nprint(model)"
+    return Code(text, frozenset(imports))
 
 
-def init(config: Config) -> str:
+def init(config: Config) -> Code:
+    """models.init_weights: drawn from a freshly seeded generator, biases at zero."""
     if config.init == "default":
-        return ""
-    act = config.activations[0] if config.hidden else "linear"
-    gain = {"relu": "relu", "leaky_relu": "leaky_relu", "tanh": "tanh", "sigmoid": "sigmoid",
-            "gelu": "relu", "linear": "linear"}[act]
-    weight = {"xavier": f'nn.init.xavier_uniform_(layer.weight, gain=nn.init.calculate_gain("{gain}"))',
-              "kaiming": 'nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")',
-              "normal": f"nn.init.normal_(layer.weight, 0.0, {config.init_std!r})"}[config.init]
-    return f'''# ---- weight init: {config.init}, biases at zero
-for layer in model.modules():
+        return Code("")    # PyTorch's own init, drawn from the seed set above: what the app does too
+    layers = [layer for row in layer_rows(config) for layer in row]
+    calls = []
+    for index, layer in enumerate(layers):
+        if not layer.init_act:
+            continue
+        weight, act = f"model[{index}].weight", layer.init_act
+        if config.init == "xavier":
+            calls.append(f'nn.init.xavier_uniform_({weight}, gain=nn.init.calculate_gain("{GAINS[act]}"))')
+        elif config.init == "kaiming":
+            calls.append(f'nn.init.kaiming_uniform_({weight}, a=0.01, nonlinearity="leaky_relu")'
+                         if act == "leaky_relu" else f'nn.init.kaiming_uniform_({weight}, nonlinearity="relu")')
+        else:
+            calls.append(f"nn.init.normal_({weight}, 0.0, {config.init_std!r})")
+    what = {"xavier": "xavier uniform, scaled for the activation after each layer",
+            "kaiming": "kaiming uniform", "normal": f"normal(0, {config.init_std!r})"}[config.init]
+    text = f'''# ---- weight init: {what}; biases at zero
+torch.manual_seed(SEED)    # the app draws the initial weights from a freshly seeded generator
+{chr(10).join(calls)}
+for layer in model:
     if isinstance(layer, (nn.Linear, nn.Conv2d)):
-        {weight}
         nn.init.zeros_(layer.bias)'''
+    return Code(text, frozenset({"from torch import nn", "import torch"}))
 
 
 # ------------------------------------------------------------------ loss and optimizer
-def loss(config: Config) -> str:
-    name, task = config.resolved_loss, config.task
-    n_out = n_outputs(task, _n_classes(config), name)
-    if n_out == 1 and task == "binary":
-        body = ("return F.binary_cross_entropy_with_logits(out.squeeze(1), y.float())" if name == "bce_with_logits"
-                else "return F.mse_loss(torch.sigmoid(out.squeeze(1)), y.float())")
-    elif task == "regression":
+def loss_expression(config: Config) -> tuple[str, str]:
+    """(what it is, the body of loss_fn): models.Head.loss for this config."""
+    name, task, k = config.resolved_loss, config.task, n_out(config)
+    if task == "regression":
         fn = "l1_loss" if name == "l1" else "mse_loss"
-        body = f"return F.{fn}(out.squeeze(1), y)"
-    elif name == "nll":
-        body = "return F.nll_loss(out, y)  # the model ends in LogSoftmax"
-    elif name == "mse":
-        body = f"return F.mse_loss(torch.softmax(out, 1), F.one_hot(y, {n_out}).float())"
+        return f"{name} between prediction and target", f"return F.{fn}(out.squeeze(1), y)"
+    if k == 1 and name == "bce_with_logits":
+        return ("binary cross-entropy on the logit",
+                "return F.binary_cross_entropy_with_logits(out.squeeze(1), y.float())")
+    if k == 1:
+        return ("mse between the probability of class 1 and the label (as TensorFlow Playground)",
+                "return F.mse_loss(torch.sigmoid(out.squeeze(1)), y.float())")
+    if name == "nll":
+        return "negative log-likelihood (the model ends in LogSoftmax)", "return F.nll_loss(out, y)"
+    if name == "mse":
+        return ("mse between the softmax probabilities and one-hot labels",
+                f"return F.mse_loss(torch.softmax(out, 1), F.one_hot(y, {k}).float())")
+    return "cross-entropy (softmax included)", "return F.cross_entropy(out, y)"
+
+
+def loss(config: Config) -> Code:
+    what, body = loss_expression(config)
+    parts = [f"# ---- loss: {what}\ndef loss_fn(out, y):\n    {body}", l1_code(config), evaluate_code(config)]
+    text = "\n\n\n".join(part for part in parts if part)
+    return Code(text, frozenset({"import torch", "import torch.nn.functional as F"}))
+
+
+def l1_code(config: Config) -> str:
+    if not config.l1:
+        return ""
+    return f'''def l1_penalty():
+    """L1 on every weight matrix (not the biases), added to the loss that is minimised."""
+    weights = [layer.weight for layer in model if isinstance(layer, (nn.Linear, nn.Conv2d))]
+    return {config.l1!r} * sum(w.abs().sum() for w in weights)'''
+
+
+def evaluate_code(config: Config) -> str:
+    forward = (f"torch.cat([model(x[i:i + {EVAL_CHUNK}]) for i in range(0, len(x), {EVAL_CHUNK})])"
+               "  # in chunks, to bound memory" if config.dataset == "mnist" else "model(x)")
+    if config.task == "regression":
+        returns, doc = "return loss_fn(out, y).item()", "Mean loss over a whole set"
     else:
-        body = "return F.cross_entropy(out, y)"
-    predict = ("return out.squeeze(1)" if task == "regression" else
-               "return (out.squeeze(1) > 0).long()" if n_out == 1 else "return out.argmax(1)")
-    l1 = ""
-    if config.l1:
-        l1 = (f"\n\n\ndef l1_penalty():\n    return {config.l1!r} * sum(m.weight.abs().sum() for m in model.modules()"
-              f"\n                             if isinstance(m, (nn.Linear, nn.Conv2d)))")
-    return f'''# ---- loss ({name})
-def loss_fn(out, y):
-    {body}
+        predicted = "(out.squeeze(1) > 0).long()" if n_out(config) == 1 else "out.argmax(1)"
+        returns = (f"predicted = {predicted}\n"
+                   f"    return loss_fn(out, y).item(), (predicted == y).float().mean().item()")
+        doc = "Mean loss and accuracy over a whole set"
+    off = ", with dropout off" if config.dropout else ""
+    return f'''def evaluate(x, y):
+    """{doc}{off}."""
+    model.eval()
+    with torch.no_grad():
+        out = {forward}
+    model.train()
+    {returns}'''
 
 
-def predict(out):
-    {predict}{l1}'''
-
-
-def optimizer(config: Config) -> str:
+def optimizer(config: Config) -> Code:
     options = [f"lr={config.lr!r}"]
     if config.optimizer == "sgd" and config.momentum:
         options.append(f"momentum={config.momentum!r}")
@@ -216,48 +414,52 @@ def optimizer(config: Config) -> str:
         options.append("nesterov=True")
     if config.weight_decay:
         options.append(f"weight_decay={config.weight_decay!r}")
-    return f"optimizer = torch.optim.{OPTIMIZER_CLASS[config.optimizer]}(model.parameters(), {', '.join(options)})"
+    text = (f"# ---- optimizer\nmodel.to(device)\n"
+            f"optimizer = torch.optim.{OPTIMIZER_CLASS[config.optimizer]}(model.parameters(), {', '.join(options)})")
+    return Code(text, frozenset({"import torch"}))
 
 
-# ------------------------------------------------------------------ training
-def training(config: Config) -> str:
-    penalty = " + l1_penalty()" if config.l1 else ""
-    augment = augment_code() if config.augment else ""
-    batch_x = "digits(x_train[idx], None)" if config.augment else "x_train[idx]"
-    stop = "len(perm) - batch_size + 1" if config.drop_last else "len(perm)"
-    accuracy = "" if config.task == "regression" else \
-        '\n        accuracy = (predict(out) == y_test).float().mean().item()'
-    report = ("f\"epoch {epoch:3d}  train loss {total / seen:.5f}  test loss {test_loss:.5f}\""
-              if config.task == "regression" else
-              "f\"epoch {epoch:3d}  train loss {total / seen:.5f}  test loss {test_loss:.5f}  "
-              "test accuracy {accuracy:.4f}\"")
-    return f'''{augment}# ---- training: all data on the device, shuffled each epoch
-x_train, y_train, x_test, y_test = x_train.to(device), y_train.to(device), x_test.to(device), y_test.to(device)
-batch_size = {config.batch_size}
-for epoch in range(1, {config.epochs} + 1):
-    model.train()
-    perm = torch.randperm(len(x_train), device=device)
-    total, seen = 0.0, 0
-    for start in range(0, {stop}, batch_size):
+# ------------------------------------------------------------------ augmentation and training
+def augmentation(config: Config) -> Code:
+    if not config.augment:
+        return Code("")
+    from playground import augment
+    code = embed(augment, ["digits"])
+    text = ("# ---- augmentation, the app's own (playground/augment.py): random shifts, rotations,\n"
+            "# scaling and thicker strokes, drawn afresh for every training batch\n" + code.text)
+    return Code(text, code.imports)
+
+
+def training(config: Config) -> Code:
+    if config.drop_last:
+        steps = "\nsteps = len(x_train) // batch_size   # full batches only: the last, smaller one is dropped"
+        loop, seen = "range(0, steps * batch_size, batch_size)", "(steps * batch_size)"
+    else:
+        steps, loop, seen = "", "range(0, len(x_train), batch_size)", "len(x_train)"
+    inputs = "digits(x_train[idx], gen)" if config.augment else "x_train[idx]"
+    minimised = "(loss + l1_penalty())" if config.l1 else "loss"
+    draws = "shuffles and augmentations draw" if config.augment else "shuffles draw"
+    report = 'f"epoch {epoch:3d}  train loss {train_loss:.5f}  test loss {test_loss:.5f}'
+    if config.task == "regression":
+        evaluated, report = "test_loss = evaluate(x_test, y_test)", report + '"'
+    else:
+        evaluated = "test_loss, test_acc = evaluate(x_test, y_test)"
+        report += '  "\n          f"test accuracy {test_acc:.4f}"'
+    text = f'''# ---- training: all data on the device; each epoch shuffles it and takes mini-batches in turn
+x_train, y_train, x_test, y_test = (t.to(device) for t in (x_train, y_train, x_test, y_test))
+gen = torch.Generator(device).manual_seed(SEED)   # the {draws} from here
+batch_size, epochs = {config.batch_size}, {config.epochs}{steps}
+for epoch in range(1, epochs + 1):
+    perm = torch.randperm(len(x_train), generator=gen, device=device)
+    total = 0.0
+    for start in {loop}:
         idx = perm[start:start + batch_size]
-        loss = loss_fn(model({batch_x}), y_train[idx])
+        loss = loss_fn(model({inputs}), y_train[idx])
         optimizer.zero_grad()
-        (loss{penalty}).backward()
+        {minimised}.backward()
         optimizer.step()
         total += loss.item() * len(idx)
-        seen += len(idx)
-    model.eval()
-    with torch.no_grad():
-        out = model(x_test)
-        test_loss = loss_fn(out, y_test).item(){accuracy}
+    train_loss = total / {seen}
+    {evaluated}
     print({report})'''
-
-
-def augment_code() -> str:
-    """The app's own augmentation function, embedded with its settings."""
-    from playground import augment
-    settings = "\n".join(f"{name} = {getattr(augment, name)!r}"
-                         for name in ("MAX_ROTATION", "MAX_SCALE", "MAX_SHIFT", "THICKEN_P"))
-    sources = "\n\n".join(inspect.getsource(f) for f in (augment._uniform, augment.digits))
-    return (f"# ---- augmentation: random shifts, rotations, scaling and thicker strokes\n"
-            f"{settings}\n\n\n{sources}\n\n")
+    return Code(text, frozenset({"import torch"}))
