@@ -55,11 +55,11 @@ http {{
     log_format np_upstream '$remote_addr [$time_local] "$request" $status '
                            'route=$np_route upstream=$upstream_addr $request_time';
     access_log {run}/nginx-access.log np_upstream;
-    client_body_temp_path {run}/temp/client_body;
-    proxy_temp_path {run}/temp/proxy;
-    fastcgi_temp_path {run}/temp/fastcgi;
-    uwsgi_temp_path {run}/temp/uwsgi;
-    scgi_temp_path {run}/temp/scgi;
+    client_body_temp_path {temp}/client_body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
 
     include {run}/site.conf;
 }}
@@ -96,8 +96,13 @@ def render_site(upstreams: list[str], host: str = "127.0.0.1", port: int = 8080,
         if not re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}", address):
             raise ValueError(f"upstream {address!r} is not HOST:PORT")
     text = TEMPLATE.read_text()
+    if "@UPSTREAM@" not in text:
+        raise ValueError(f"{TEMPLATE} has no server line with @UPSTREAM@")
+    # The template's line with @UPSTREAM@ is the server line: one copy per app server.
+    text = re.sub(r"^.*@UPSTREAM@.*$",
+                  lambda line: "\n".join(line.group(0).replace("@UPSTREAM@", a) for a in upstreams),
+                  text, count=1, flags=re.MULTILINE)
     fields = {
-        "UPSTREAM_SERVERS": "\n".join(f"    server {address};" for address in upstreams),
         "LISTEN": listen_address(host, port),
         "MAX_BODY_MB": str(max_upload_mb() if max_body_mb is None else max_body_mb),
     }
@@ -205,6 +210,7 @@ class Cluster:
     upstreams: list[str]
     backends: list[Backend] = field(default_factory=list)
     nginx: subprocess.Popen | None = None
+    temp_dir: Path | None = None
 
     @property
     def url(self) -> str:
@@ -225,6 +231,8 @@ class Cluster:
         if self.nginx:
             stop_groups([self.nginx], timeout)
         stop_groups([b.process for b in self.backends], timeout)
+        if self.temp_dir is not None and self.temp_dir != self.run_dir / "temp":
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
 
     def __enter__(self) -> Cluster:
         return self
@@ -289,14 +297,18 @@ def start_cluster(servers: int | None = None, port: int | None = None, host: str
     run = Path(run_dir) if run_dir else Path(tempfile.mkdtemp(prefix="neural-playground-cluster-"))
     run.mkdir(parents=True, exist_ok=True)
     run = run.resolve()
-    (run / "temp").mkdir(exist_ok=True)
     if os.geteuid() == 0:
-        # nginx's workers drop to `nobody`; they must reach the temp folders (which the master
-        # creates and hands to them) through the run folder.
-        run.chmod(0o711)
-        (run / "temp").chmod(0o711)
+        # Started by root, nginx's workers run as `nobody` and write request bodies (uploads)
+        # and large responses to the temp folders, which the master creates and hands to them.
+        # They must reach them, and the run folder's parents may be closed (0700): a folder of
+        # its own under the system's temp folder, traversable, removed on stop.
+        temp = Path(tempfile.mkdtemp(prefix="neural-playground-nginx-"))
+        temp.chmod(0o711)
+    else:
+        temp = run / "temp"
+        temp.mkdir(exist_ok=True)
     port = port or free_port(host)
-    cluster = Cluster(run, host, port, list(upstreams or []))
+    cluster = Cluster(run, host, port, list(upstreams or []), temp_dir=temp)
     try:
         for i in range(servers):
             backend_port = backend_ports[i] if backend_ports else free_port()
@@ -304,7 +316,7 @@ def start_cluster(servers: int | None = None, port: int | None = None, host: str
             cluster.backends.append(_start_backend(backend_port, run, i, gpu, max_jobs, env))
         cluster.upstreams += [b.address for b in cluster.backends]
         (run / "site.conf").write_text(render_site(cluster.upstreams, host, port))
-        (run / "nginx.conf").write_text(MAIN_CONFIG.format(run=run))
+        (run / "nginx.conf").write_text(MAIN_CONFIG.format(run=run, temp=temp))
         command = [nginx, "-p", str(run), "-c", str(run / "nginx.conf"), "-e", str(run / "nginx-error.log")]
         checked = subprocess.run([*command, "-t", "-q"], capture_output=True, text=True)
         if checked.returncode != 0:
