@@ -1,4 +1,11 @@
-"""Pure chart functions: plain data in, a plotly Figure out (no streamlit, no torch)."""
+"""Pure chart functions: plain data in, a plotly Figure out (no streamlit, no torch).
+
+Each figure is written as plain dicts and wrapped once, unvalidated (`_figure`): building it
+through plotly's objects (`add_trace`, `update_layout`...) costs 5 to 10 times more, about 15 ms
+a chart, which a live page pays several times a second. tests/test_charts.py runs every chart
+through plotly's validators instead. Numbers go in as numpy arrays, which plotly sends as
+compact base64 ("bdata") rather than JSON lists; NaN marks a gap in a line.
+"""
 from __future__ import annotations
 
 import base64
@@ -6,31 +13,44 @@ import io
 from typing import Mapping, Sequence
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 from PIL import Image
 
 ORANGE, BLUE = "#f59322", "#0877bd"   # TensorFlow Playground's class colours
 CLASS_COLOURS = [ORANGE, BLUE, "#2ca02c", "#9467bd", "#d62728", "#8c564b", "#e377c2", "#7f7f7f",
                  "#bcbd22", "#17becf"]
-FONT = dict(size=14)
 DIVERGING = [[0.0, ORANGE], [0.5, "#f7f7f7"], [1.0, BLUE]]
+BLUES = plotly.colors.get_colorscale("Blues")   # spelled out: validation does that, and plotly.js has
+GRAY = plotly.colors.get_colorscale("Gray")     # no "Gray" and another "Blues"
+HIDDEN_AXIS = {"visible": False}
 
 
-def _layout(fig: go.Figure, title: str, height: int, **extra) -> go.Figure:
-    extra.setdefault("margin", dict(l=50, r=15, t=40, b=40))
-    # No template: Streamlit's theme styles the charts, and a template costs ~7 ms per figure.
-    fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=16)), height=height, font=FONT,
-                      plot_bgcolor="white", uirevision="keep", legend=dict(orientation="h", y=1.02, x=1, xanchor="right",
-                                                     yanchor="bottom"), **extra)
-    return fig
+def _figure(data: list[dict], layout: dict) -> go.Figure:
+    """An empty template: else plotly adds its default one (6.5 KB a chart) that Streamlit's theme
+    overrides anyway."""
+    return go.Figure({"data": data, "layout": {**layout, "template": {"layout": {}}}}, _validate=False)
 
 
-def _hint(fig: go.Figure, text: str) -> go.Figure:
-    fig.add_annotation(text=text, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
-                       font=dict(size=15, color="#888"))
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return fig
+def _layout(title: str, height: int, **extra) -> dict:
+    """The common look. No template: Streamlit's theme styles the charts (a template costs ~7 ms)."""
+    layout = {"title": {"text": title, "x": 0.01, "font": {"size": 16}}, "height": height,
+              "font": {"size": 14}, "plot_bgcolor": "white", "uirevision": "keep",
+              "legend": {"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+              "margin": {"l": 50, "r": 15, "t": 40, "b": 40}}
+    layout.update(extra)
+    return layout
+
+
+def _hint(text: str, title: str, height: int) -> go.Figure:
+    """An empty chart that says what will appear in it."""
+    note = {"text": text, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
+            "font": {"size": 15, "color": "#888"}}
+    return _figure([], _layout(title, height, annotations=[note], xaxis=HIDDEN_AXIS, yaxis=HIDDEN_AXIS))
+
+
+def _axis(title: str, **extra) -> dict:
+    return {"title": {"text": title}, **extra}
 
 
 def _rgb(hex_colour: str) -> np.ndarray:
@@ -48,57 +68,59 @@ def _thin(items: Sequence, limit: int = MAX_CURVE_POINTS) -> Sequence:
     return list(items[::step]) + ([items[-1]] if (len(items) - 1) % step else [])
 
 
+def _values(history: Sequence[Mapping], key: str) -> np.ndarray:
+    """One field of each record; NaN where a record lacks it."""
+    return np.array([np.nan if h.get(key) is None else h[key] for h in history], np.float64)
+
+
+def _line(x: np.ndarray, y: np.ndarray, name: str, colour: str, hover: str | None, width: float = 2.5) -> dict:
+    line = {"type": "scatter", "x": x, "y": y, "name": name, "mode": "lines", "line": {"color": colour, "width": width}}
+    return {**line, "hovertemplate": hover} if hover else {**line, "hoverinfo": "skip"}
+
+
 def loss_curves(history: Sequence[Mapping]) -> go.Figure:
-    fig = go.Figure()
     history = _thin(history)
     if not history:
-        return _layout(_hint(fig, "press Play to start training"), "Loss", 300)
-    epochs = [h["epoch"] for h in history]
+        return _hint("press Play to start training", "Loss", 300)
+    epochs = np.array([h["epoch"] for h in history], np.int32)
+    data, values = [], []
     for key, name, colour in (("train_loss", "train", BLUE), ("test_loss", "test", ORANGE)):
-        values = [h.get(key) for h in history]
-        if any(v is not None for v in values):
-            fig.add_trace(go.Scatter(x=epochs, y=values, name=name, mode="lines",
-                                     line=dict(color=colour, width=2.5),
-                                     hovertemplate=f"epoch %{{x}}<br>{name} loss %{{y:.5f}}<extra></extra>"))
-    finite = [v for h in history for v in (h.get("train_loss"), h.get("test_loss")) if v and v > 0]
-    log_y = bool(finite) and max(finite) / min(finite) > 100
-    fig.update_yaxes(type="log" if log_y else "linear", title="loss", dtick=1 if log_y else None)
-    fig.update_xaxes(title="epoch")
-    return _layout(fig, "Loss", 300)
+        y = _values(history, key)
+        if not np.isnan(y).all():
+            data.append(_line(epochs, y, name, colour, f"epoch %{{x}}<br>{name} loss %{{y:.5f}}<extra></extra>"))
+            values.append(y)
+    positive = np.concatenate(values) if values else np.array([])
+    positive = positive[np.isfinite(positive) & (positive > 0)]
+    log_y = len(positive) > 0 and positive.max() / positive.min() > 100
+    yaxis = _axis("loss", type="log", dtick=1) if log_y else _axis("loss", type="linear")
+    return _figure(data, _layout("Loss", 300, xaxis=_axis("epoch"), yaxis=yaxis))
 
 
 def accuracy_curves(history: Sequence[Mapping]) -> go.Figure:
-    fig = go.Figure()
     history = _thin(history)
     if not history or history[-1].get("test_acc") is None:
         note = "press Play to start training" if not history else "regression: see the loss (mean squared error)"
-        return _layout(_hint(fig, note), "Accuracy", 300)
-    epochs = [h["epoch"] for h in history]
-    for key, name, colour in (("train_acc", "train", BLUE), ("test_acc", "test", ORANGE)):
-        fig.add_trace(go.Scatter(x=epochs, y=[h.get(key) for h in history], name=name, mode="lines",
-                                 line=dict(color=colour, width=2.5),
-                                 hovertemplate=f"epoch %{{x}}<br>{name} accuracy %{{y:.2%}}<extra></extra>"))
-    fig.update_yaxes(tickformat=".0%", title="accuracy", range=[None, 1.005])
-    fig.update_xaxes(title="epoch")
-    return _layout(fig, "Accuracy", 300)
+        return _hint(note, "Accuracy", 300)
+    epochs = np.array([h["epoch"] for h in history], np.int32)
+    data = [_line(epochs, _values(history, key), name, colour,
+                  f"epoch %{{x}}<br>{name} accuracy %{{y:.2%}}<extra></extra>")
+            for key, name, colour in (("train_acc", "train", BLUE), ("test_acc", "test", ORANGE))]
+    yaxis = _axis("accuracy", tickformat=".0%", range=[None, 1.005])
+    return _figure(data, _layout("Accuracy", 300, xaxis=_axis("epoch"), yaxis=yaxis))
 
 
 def step_loss_curve(steps: Sequence[int], losses: Sequence[float], smoothing: float = 0.6) -> go.Figure:
-    fig = go.Figure()
     if not len(steps):
-        return _layout(_hint(fig, "the loss of each stretch of steps appears here"), "Train loss per step", 260)
-    smooth, value = [], None
-    for loss in losses:
-        value = loss if value is None else smoothing * value + (1 - smoothing) * loss
-        smooth.append(value)
-    fig.add_trace(go.Scatter(x=list(steps), y=list(losses), name="raw", mode="lines",
-                             line=dict(color=BLUE, width=1), opacity=0.3, hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=list(steps), y=smooth, name="smoothed", mode="lines",
-                             line=dict(color=BLUE, width=2.5),
-                             hovertemplate="step %{x}<br>loss %{y:.4f}<extra></extra>"))
-    fig.update_xaxes(title="step")
-    fig.update_yaxes(title="train loss")
-    return _layout(fig, "Train loss per step", 260)
+        return _hint("the loss of each stretch of steps appears here", "Train loss per step", 260)
+    x, raw = np.asarray(steps, np.int64), np.asarray(losses, np.float64)
+    smooth = np.empty_like(raw)
+    value = raw[0]
+    for i, loss in enumerate(raw.tolist()):
+        value = smoothing * value + (1 - smoothing) * loss
+        smooth[i] = value
+    data = [dict(_line(x, raw, "raw", BLUE, None, width=1), opacity=0.3),
+            _line(x, smooth, "smoothed", BLUE, "step %{x}<br>loss %{y:.4f}<extra></extra>")]
+    return _figure(data, _layout("Train loss per step", 260, xaxis=_axis("step"), yaxis=_axis("train loss")))
 
 
 # ------------------------------------------------------------------ decision surface
@@ -125,21 +147,20 @@ def decision_surface(grid: np.ndarray | None, domain: tuple[float, float], task:
                      test_xy: tuple[np.ndarray, np.ndarray] | None = None,
                      discretize: bool = False, n_classes: int = 2) -> go.Figure:
     """The model's output over the plane, with the points on top (row i of grid = x2 ascending)."""
-    fig = go.Figure()
     lo, hi = domain
+    data = []
     if grid is not None:
-        size = grid.shape[0]
-        step = (hi - lo) / (size - 1)
-        fig.add_trace(go.Image(source=_png_uri(_surface_image(np.asarray(grid), task, discretize)),
-                               x0=lo, dx=step, y0=lo, dy=step, hoverinfo="skip", name="model output"))
+        step = (hi - lo) / (grid.shape[0] - 1)
+        data.append({"type": "image", "source": _png_uri(_surface_image(np.asarray(grid), task, discretize)),
+                     "x0": lo, "dx": step, "y0": lo, "dy": step, "hoverinfo": "skip", "name": "model output"})
     for xy, name, outline in ((train_xy, "train", "white"), (test_xy, "test", "#222")):
         if xy is not None and len(xy[0]):
-            fig.add_trace(_points(xy, name, outline, task))
-    fig.update_xaxes(range=[lo, hi], title="x1", constrain="domain", showgrid=False, zeroline=False)
-    fig.update_yaxes(range=[lo, hi], title="x2", scaleanchor="x", scaleratio=1, showgrid=False,
-                     zeroline=False, autorange=False)
-    return _layout(fig, "Decision surface" if task != "regression" else "Model output", 480,
-                   showlegend=True)
+            data.append(_points(xy, name, outline, task))
+    xaxis = _axis("x1", range=[lo, hi], constrain="domain", showgrid=False, zeroline=False)
+    yaxis = _axis("x2", range=[lo, hi], scaleanchor="x", scaleratio=1, showgrid=False, zeroline=False,
+                  autorange=False)
+    title = "Decision surface" if task != "regression" else "Model output"
+    return _figure(data, _layout(title, 480, showlegend=True, xaxis=xaxis, yaxis=yaxis))
 
 
 def _png_uri(rgb: np.ndarray) -> str:
@@ -149,23 +170,27 @@ def _png_uri(rgb: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def _points(xy: tuple[np.ndarray, np.ndarray], name: str, outline: str, task: str) -> go.Scatter:
-    x, y = np.asarray(xy[0]), np.asarray(xy[1])
+def _points(xy: tuple[np.ndarray, np.ndarray], name: str, outline: str, task: str) -> dict:
+    x, y = np.asarray(xy[0], np.float32), np.asarray(xy[1])
     if task == "regression":  # saturated at the largest target, with a dark rim so pale points show
         top = float(np.abs(y).max()) if len(y) else 1.0
-        marker = dict(color=y, colorscale=DIVERGING, cmin=-top, cmax=top, size=7,
-                      line=dict(color="#555", width=1))
+        marker = {"color": y.astype(np.float32), "colorscale": DIVERGING, "cmin": -top, "cmax": top, "size": 7,
+                  "line": {"color": "#555", "width": 1}}
     else:  # class numbers on a stepped colour scale: much quicker than one colour string per point
+        y = y.astype(np.int32)
         k = max(2, int(y.max()) + 1 if len(y) else 2)
         scale = [[i / (k - 1), CLASS_COLOURS[i % 10]] for i in range(k)]
-        marker = dict(color=y, colorscale=scale, cmin=0, cmax=k - 1, size=7, line=dict(color=outline, width=1))
-    return go.Scatter(x=x[:, 0], y=x[:, 1], mode="markers", name=f"{name} points", marker=marker,
-                        customdata=y, hovertemplate="x1 %{x:.2f}, x2 %{y:.2f}<br>label %{customdata}<extra></extra>")
+        marker = {"color": y, "colorscale": scale, "cmin": 0, "cmax": k - 1, "size": 7,
+                  "line": {"color": outline, "width": 1}}
+    return {"type": "scatter", "x": x[:, 0], "y": x[:, 1], "mode": "markers", "name": f"{name} points",
+            "marker": marker, "customdata": y,
+            "hovertemplate": "x1 %{x:.2f}, x2 %{y:.2f}<br>label %{customdata}<extra></extra>"}
 
 
 # ------------------------------------------------------------------ network diagram
 MAX_DRAWN = 32        # neurons drawn per layer; the rest are summarised
 LINK_BUCKETS = 3      # magnitude buckets per sign: 6 link traces in all
+MAX_PICTURED = 12     # layers up to this size show a picture per neuron
 
 
 def network_diagram(layer_sizes: Sequence[int], weights: Sequence[np.ndarray],
@@ -176,76 +201,92 @@ def network_diagram(layer_sizes: Sequence[int], weights: Sequence[np.ndarray],
 
     With `neuron_maps` (per column, (neurons, G, G) in [-1, 1]) each neuron of a small enough
     layer shows what it computes over the plane, as in TensorFlow Playground."""
-    fig = go.Figure()
     if not layer_sizes:
-        return _layout(_hint(fig, "the network appears here"), "Network", 320)
+        return _hint("the network appears here", "Network", 320)
     positions = [_column(i, n) for i, n in enumerate(layer_sizes)]
-    biggest = max((np.abs(w).max() for w in weights if w.size), default=1.0) or 1.0
+    images = {i: _picture_column(maps, *positions[i]) for i, maps in enumerate(neuron_maps or ())
+              if i < len(positions) and len(maps) == len(positions[i][1]) <= MAX_PICTURED}
+    plain = [i for i in range(len(layer_sizes)) if i not in images]
+    data = _link_traces(weights, positions) + [_neurons(*positions[i], layer_sizes[i]) for i in plain]
+    layout = _layout("Network (blue: positive weight, orange: negative)", 400 if images else 340,
+                     annotations=_diagram_notes(layer_sizes, positions, plain, input_names, activations),
+                     xaxis={"visible": False, "range": [-0.5, len(layer_sizes) - 0.5]},
+                     yaxis={"visible": False, "range": [-0.2, 1.05]})
+    return _figure(data, {**layout, "images": list(images.values())} if images else layout)
+
+
+def _diagram_notes(layer_sizes, positions, plain, input_names, activations) -> list[dict]:
+    """Layer labels under the columns, input names beside the inputs, "+N more" under big layers."""
+    notes = [{"x": float(positions[i][0][0]), "y": float(positions[i][1].min()) - 0.06,
+              "text": f"+{layer_sizes[i] - MAX_DRAWN} more", "showarrow": False}
+             for i in plain if layer_sizes[i] > MAX_DRAWN]
+    notes += [{"x": i, "y": -0.12, "text": label, "showarrow": False, "font": {"size": 13}}
+              for i, label in enumerate(_layer_labels(layer_sizes, input_names, activations))]
+    notes += [{"x": -0.08, "y": float(y), "text": name, "showarrow": False, "xanchor": "right", "font": {"size": 12}}
+              for name, y in zip(input_names or (), positions[0][1])]
+    return notes
+
+
+def _neurons(xs: np.ndarray, ys: np.ndarray, size: int) -> dict:
+    return {"type": "scatter", "x": xs, "y": ys, "mode": "markers", "showlegend": False, "hoverinfo": "skip",
+            "marker": {"size": 16 if size <= 16 else 10, "color": "white", "line": {"color": "#555", "width": 1.5}}}
+
+
+def _link_traces(weights: Sequence[np.ndarray], positions) -> list[dict]:
+    biggest = max((np.abs(w).max() for w in weights if np.size(w)), default=1.0) or 1.0
+    traces = []
     for sign, colour in ((1, BLUE), (-1, ORANGE)):
         for bucket in range(LINK_BUCKETS):
             xs, ys = _links(weights, positions, sign, bucket, biggest)
-            if xs:
-                fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
-                                         line=dict(color=colour, width=1 + 2.5 * bucket),
-                                         opacity=0.25 + 0.3 * bucket))
-    pictured = _neuron_pictures(fig, positions, neuron_maps or ())
-    for i, (size, (xs, ys)) in enumerate(zip(layer_sizes, positions)):
-        if i in pictured:
-            continue
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", showlegend=False, hoverinfo="skip",
-                                 marker=dict(size=16 if size <= 16 else 10, color="white",
-                                             line=dict(color="#555", width=1.5))))
-        if size > MAX_DRAWN:
-            fig.add_annotation(x=xs[0], y=min(ys) - 0.06, text=f"+{size - MAX_DRAWN} more", showarrow=False)
-    for i, label in enumerate(_layer_labels(layer_sizes, input_names, activations)):
-        fig.add_annotation(x=i, y=-0.12, text=label, showarrow=False, font=dict(size=13))
-    if input_names:
-        for name, y in zip(input_names, positions[0][1]):
-            fig.add_annotation(x=-0.08, y=y, text=name, showarrow=False, xanchor="right", font=dict(size=12))
-    fig.update_xaxes(visible=False, range=[-0.5, len(layer_sizes) - 0.5])
-    fig.update_yaxes(visible=False, range=[-0.2, 1.05])
-    return _layout(fig, "Network (blue: positive weight, orange: negative)", 400 if pictured else 340)
+            if len(xs):
+                traces.append({"type": "scatter", "x": xs, "y": ys, "mode": "lines", "hoverinfo": "skip",
+                               "showlegend": False, "line": {"color": colour, "width": 1 + 2.5 * bucket},
+                               "opacity": 0.25 + 0.3 * bucket})
+    return traces
 
 
-MAX_PICTURED = 12     # layers up to this size show a picture per neuron
+def _picture_column(maps: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> dict:
+    """One layout image per column: each neuron's map at its neuron, transparent between them.
+
+    The image is as tall as the column of pictures and narrow, so "contain" fits it by height and
+    each picture lands on its neuron (one PNG per column rather than one per neuron)."""
+    maps = np.asarray(maps)
+    side = maps.shape[-1]
+    size = float(min(0.17, 0.85 * abs(ys[0] - ys[1]))) if len(ys) > 1 else 0.17   # picture height, y units
+    top = float(ys.max()) + size / 2
+    height = top - (float(ys.min()) - size / 2)
+    px = side / size                                                               # pixels per y unit
+    sheet = np.zeros((round(height * px), side, 4), np.uint8)
+    colours = np.flip(_surface_image(maps, "regression", discretize=False), axis=1)  # row 0 = top
+    for colour, y in zip(colours, ys.tolist()):
+        row = min(round((top - y - size / 2) * px), len(sheet) - side)
+        sheet[row:row + side, :, :3] = colour
+        sheet[row:row + side, :, 3] = 255
+    return {"source": _png_uri(sheet), "x": float(xs[0]), "y": top, "xref": "x", "yref": "y", "sizex": 0.5,
+            "sizey": height, "xanchor": "center", "yanchor": "top", "sizing": "contain", "layer": "above"}
 
 
-def _neuron_pictures(fig: go.Figure, positions, neuron_maps) -> set[int]:
-    """Put each neuron's map at its place; returns the columns that got pictures."""
-    pictured, images = set(), []
-    for column, (maps, (xs, ys)) in enumerate(zip(neuron_maps, positions)):
-        if len(maps) != len(ys) or len(ys) > MAX_PICTURED:
-            continue
-        gap = abs(ys[0] - ys[1]) if len(ys) > 1 else 1.0
-        for values, x, y in zip(maps, xs, ys):
-            rgb = np.flipud(_surface_image(values, "regression", discretize=False))  # row 0 = bottom
-            images.append(dict(source=_png_uri(rgb), x=x, y=y, xref="x", yref="y", sizex=0.5,
-                               sizey=min(0.17, 0.85 * gap), xanchor="center", yanchor="middle",
-                               sizing="contain", layer="above"))
-        pictured.add(column)
-    fig.update_layout(images=images)   # one assignment: adding images one by one is ~5x slower
-    return pictured
-
-
-def _column(index: int, size: int) -> tuple[list[float], list[float]]:
+def _column(index: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     shown = min(size, MAX_DRAWN)
-    ys = [0.5] if shown == 1 else list(np.linspace(0.95, 0.05, shown))
-    return [float(index)] * shown, ys
+    ys = np.array([0.5]) if shown == 1 else np.linspace(0.95, 0.05, shown)
+    return np.full(shown, float(index)), ys
 
 
-def _links(weights, positions, sign, bucket, biggest) -> tuple[list, list]:
-    xs: list = []
-    ys: list = []
+def _links(weights, positions, sign, bucket, biggest) -> tuple[np.ndarray, np.ndarray]:
+    """One line segment per link, as (x0, x1, NaN) triples: a NaN breaks the line."""
+    xs, ys = [np.empty(0, np.float32)], [np.empty(0, np.float32)]
     for layer, w in enumerate(weights[:len(positions) - 1]):
         (x_in, y_in), (x_out, y_out) = positions[layer], positions[layer + 1]
-        x0, x1 = x_in[0], x_out[0]
         w = np.asarray(w)[:len(y_out), :len(y_in)]
         level = np.minimum((np.abs(w) / biggest * LINK_BUCKETS).astype(int), LINK_BUCKETS - 1)
         rows, cols = np.nonzero((np.sign(w) == sign) & (level == bucket))
-        for r, c in zip(rows, cols):
-            xs += [x0, x1, None]
-            ys += [y_in[c], y_out[r], None]
-    return xs, ys
+        x = np.full((len(rows), 3), np.nan, np.float32)
+        y = np.full((len(rows), 3), np.nan, np.float32)
+        x[:, 0], x[:, 1] = x_in[0], x_out[0]
+        y[:, 0], y[:, 1] = y_in[cols], y_out[rows]
+        xs.append(x.ravel())
+        ys.append(y.ravel())
+    return np.concatenate(xs), np.concatenate(ys)
 
 
 def _layer_labels(sizes, input_names, activations) -> list[str]:
@@ -265,59 +306,64 @@ def confusion_matrix(cm: np.ndarray, labels: Sequence[str] | None = None) -> go.
     cm = np.asarray(cm)
     names = _digit_labels(len(cm), labels)
     share = cm / np.maximum(cm.sum(1, keepdims=True), 1)
-    fig = go.Figure(go.Heatmap(z=share, x=names, y=names, colorscale="Blues", zmin=0, zmax=1,
-                               text=cm, texttemplate="%{text}", showscale=False,
-                               hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>"))
-    fig.update_xaxes(title="predicted", side="bottom", type="category")
-    fig.update_yaxes(title="true", autorange="reversed", type="category")
-    return _layout(fig, "Confusion matrix (rows: true digit)", 460)
+    heatmap = {"type": "heatmap", "z": share, "x": names, "y": names, "colorscale": BLUES, "zmin": 0, "zmax": 1,
+               "text": cm.tolist(), "texttemplate": "%{text}", "showscale": False,
+               "hovertemplate": "true %{y}, predicted %{x}: %{text}<extra></extra>"}
+    return _figure([heatmap], _layout("Confusion matrix (rows: true digit)", 460,
+                                      xaxis=_axis("predicted", side="bottom", type="category"),
+                                      yaxis=_axis("true", autorange="reversed", type="category")))
 
 
 def per_class_accuracy(acc: np.ndarray, labels: Sequence[str] | None = None) -> go.Figure:
-    acc = np.asarray(acc)
-    names = _digit_labels(len(acc), labels)
-    fig = go.Figure(go.Bar(x=names, y=acc, marker_color=BLUE, text=[f"{a:.1%}" for a in acc],
-                           textposition="outside", hovertemplate="digit %{x}: %{y:.2%}<extra></extra>"))
-    fig.update_yaxes(tickformat=".0%", range=[0, 1.1], title="accuracy")
-    fig.update_xaxes(type="category", title="digit")
-    return _layout(fig, "Accuracy per digit", 300)
+    acc = np.asarray(acc, np.float64)
+    bars = {"type": "bar", "x": _digit_labels(len(acc), labels), "y": acc, "marker": {"color": BLUE},
+            "text": [f"{a:.1%}" for a in acc], "textposition": "outside",
+            "hovertemplate": "digit %{x}: %{y:.2%}<extra></extra>"}
+    return _figure([bars], _layout("Accuracy per digit", 300, xaxis=_axis("digit", type="category"),
+                                   yaxis=_axis("accuracy", tickformat=".0%", range=[0, 1.1])))
 
 
 def probability_bars(probs: np.ndarray, labels: Sequence[str] | None = None) -> go.Figure:
     probs = np.asarray(probs, np.float64)
-    names = _digit_labels(len(probs), labels)
     top = int(probs.argmax())
-    colours = [BLUE if i == top else "#b9c7d3" for i in range(len(probs))]
-    fig = go.Figure(go.Bar(x=probs, y=names, orientation="h", marker_color=colours,
-                           text=[f"{p:.0%}" for p in probs], textposition="outside",
-                           hovertemplate="%{y}: %{x:.1%}<extra></extra>"))
-    fig.update_xaxes(range=[0, 1.15], tickformat=".0%", title="probability")
-    fig.update_yaxes(type="category", autorange="reversed")
-    return _layout(fig, "Class probability", 360)
+    bars = {"type": "bar", "x": probs, "y": _digit_labels(len(probs), labels), "orientation": "h",
+            "marker": {"color": [BLUE if i == top else "#b9c7d3" for i in range(len(probs))]},
+            "text": [f"{p:.0%}" for p in probs], "textposition": "outside",
+            "hovertemplate": "%{y}: %{x:.1%}<extra></extra>"}
+    return _figure([bars], _layout("Class probability", 360,
+                                   xaxis=_axis("probability", range=[0, 1.15], tickformat=".0%"),
+                                   yaxis={"type": "category", "autorange": "reversed"}))
+
+
+def _gray(z: np.ndarray, hover: str | None) -> dict:
+    trace = {"type": "heatmap", "z": z, "colorscale": GRAY, "zmin": 0, "zmax": 1, "showscale": False}
+    return {**trace, "hovertemplate": hover} if hover else {**trace, "hoverinfo": "skip"}
+
+
+def _picture_axes() -> dict:
+    return {"xaxis": {"visible": False, "constrain": "domain"},
+            "yaxis": {"visible": False, "autorange": "reversed", "scaleanchor": "x"}}
 
 
 def digit_image(image28: np.ndarray, title: str = "") -> go.Figure:
     image = np.asarray(image28, np.float32).reshape(28, 28)
-    fig = go.Figure(go.Heatmap(z=image, colorscale="Gray", zmin=0, zmax=1, showscale=False,
-                               hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>"))
-    fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    return _layout(fig, title, 300, margin=dict(l=5, r=5, t=40 if title else 5, b=5))
+    trace = _gray(image, "row %{y}, col %{x}: %{z:.2f}<extra></extra>")
+    margin = {"l": 5, "r": 5, "t": 40 if title else 5, "b": 5}
+    return _figure([trace], _layout(title, 300, margin=margin, **_picture_axes()))
 
 
 def digit_gallery(images: np.ndarray, true: Sequence[int], pred: Sequence[int], columns: int = 8) -> go.Figure:
     images = np.asarray(images, np.float32).reshape(-1, 28, 28)
-    fig = go.Figure()
     if not len(images):
-        return _layout(_hint(fig, "no mistakes to show"), "Mistakes", 200)
+        return _hint("no mistakes to show", "Mistakes", 200)
     rows = -(-len(images) // columns)
     sheet = np.ones((rows * 34, columns * 30), np.float32) * 0.15
+    notes = []
     for i, image in enumerate(images):
         r, c = divmod(i, columns)
         sheet[r * 34 + 5:r * 34 + 33, c * 30 + 1:c * 30 + 29] = image
-        fig.add_annotation(x=c * 30 + 15, y=r * 34 + 2, text=f"{true[i]}→{pred[i]}", showarrow=False,
-                           font=dict(size=12, color="#ffcc66"))
-    fig.add_trace(go.Heatmap(z=sheet, colorscale="Gray", zmin=0, zmax=1, showscale=False, hoverinfo="skip"))
-    fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    return _layout(fig, "Mistakes: true → predicted", 90 + 70 * rows, margin=dict(l=5, r=5, t=40, b=5))
+        notes.append({"x": c * 30 + 15, "y": r * 34 + 2, "text": f"{true[i]}→{pred[i]}", "showarrow": False,
+                      "font": {"size": 12, "color": "#ffcc66"}})
+    layout = _layout("Mistakes: true → predicted", 90 + 70 * rows, margin={"l": 5, "r": 5, "t": 40, "b": 5},
+                     annotations=notes, **_picture_axes())
+    return _figure([_gray(sheet, None)], layout)

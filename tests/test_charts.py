@@ -1,7 +1,13 @@
 """Chart functions: data in, Figure out."""
+import base64
+import io
+import json
+
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io
 import pytest
+from PIL import Image
 
 from playground import charts
 
@@ -59,9 +65,13 @@ def test_network_diagram_truncates_big_layers_and_groups_links():
     fig = charts.network_diagram([2, 40, 1], weights, ["x1", "x2"], ["relu"])
     link_traces = [t for t in fig.data if t.mode == "lines"]
     assert 1 <= len(link_traces) <= 2 * charts.LINK_BUCKETS
-    for trace in link_traces:             # plain numbers with None gaps: plotly.js draws nothing else
-        assert all(v is None or isinstance(v, float) for v in trace.x)
-        assert set(v for v in trace.x if v is not None) <= {0.0, 1.0, 2.0}
+    segments = 0
+    for trace in link_traces:             # (x0, x1, NaN) per link: the NaN breaks the line
+        x, y = np.asarray(trace.x), np.asarray(trace.y)
+        assert len(x) % 3 == 0 and np.isnan(x[2::3]).all() and np.isnan(y[2::3]).all()
+        assert set(x[0::3]) | set(x[1::3]) <= {0.0, 1.0, 2.0} and not np.isnan(y[0::3]).any()
+        segments += len(x) // 3
+    assert segments == 2 * 32 + 32 * 1    # every drawn neuron's links, once
     assert any("+8 more" in a.text for a in fig.layout.annotations)
     node_traces = [t for t in fig.data if t.mode == "markers"]
     assert [len(t.x) for t in node_traces] == [2, 32, 1]
@@ -93,6 +103,66 @@ def test_network_diagram_pictures_each_neuron_of_small_layers():
     maps = [rng.uniform(-1, 1, (n, 24, 24)) for n in (2, 6, 20)]
     weights = [rng.normal(size=(6, 2)), rng.normal(size=(20, 6)), rng.normal(size=(1, 20))]
     fig = charts.network_diagram([2, 6, 20, 1], weights, ["x1", "x2"], ["tanh", "tanh"], maps)
-    assert len(fig.layout.images) == 2 + 6                  # the 20-neuron layer keeps plain circles
+    assert [image.x for image in fig.layout.images] == [0.0, 1.0]   # one picture sheet per small column
     assert all(image.source.startswith("data:image/png;base64,") for image in fig.layout.images)
-    assert [len(t.x) for t in fig.data if t.mode == "markers"] == [20, 1]
+    assert [len(t.x) for t in fig.data if t.mode == "markers"] == [20, 1]   # the 20-neuron layer keeps circles
+
+
+def png_pixels(uri: str) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
+
+
+def test_each_neuron_picture_lands_on_its_neuron():
+    signs = np.array([1, -1, 1, 1, -1, -1])            # +1 paints a neuron's picture blue, -1 orange
+    maps = [np.zeros((2, 24, 24)), signs[:, None, None] * np.ones((6, 24, 24))]
+    weights = [np.ones((6, 2)), np.ones((1, 6))]
+    fig = charts.network_diagram([2, 6, 1], weights, None, None, maps)
+    sheet = next(image for image in fig.layout.images if image.x == 1.0)
+    pixels = png_pixels(sheet.source)
+    rows_per_unit = len(pixels) / sheet.sizey
+    neuron_ys = np.linspace(0.95, 0.05, 6)             # where the diagram puts 6 neurons
+    for sign, y in zip(signs, neuron_ys):
+        r, g, b, alpha = pixels[int((sheet.y - y) * rows_per_unit), 12].astype(int)
+        assert alpha == 255 and ((b > r) if sign > 0 else (r > b))
+    between = (neuron_ys[0] + neuron_ys[1]) / 2
+    assert pixels[int((sheet.y - between) * rows_per_unit), 12, 3] == 0   # transparent between neurons
+
+
+def sample_figures() -> dict[str, go.Figure]:
+    rng = np.random.default_rng(0)
+    x, labels = rng.uniform(-1, 1, (30, 2)), np.arange(30) % 3
+    maps = [rng.uniform(-1, 1, (n, 24, 24)) for n in (2, 6, 40)]
+    weights = [rng.normal(size=(6, 2)), rng.normal(size=(40, 6)), rng.normal(size=(1, 40))]
+    return {
+        "loss": charts.loss_curves(HISTORY), "no loss": charts.loss_curves([]),
+        "accuracy": charts.accuracy_curves(HISTORY), "steps": charts.step_loss_curve([1, 2, 3], [1.0, 0.5, 0.2]),
+        "surface": charts.decision_surface(rng.dirichlet([1] * 3, (20, 20)), (-1, 1), "multiclass", (x, labels),
+                                           (x, labels)),
+        "regression": charts.decision_surface(rng.uniform(-1, 1, (20, 20)), (-1, 1), "regression",
+                                              (x, rng.normal(size=30))),
+        "network": charts.network_diagram([2, 6, 40, 1], weights, ["x1", "x2"], ["tanh", "relu"], maps),
+        "confusion": charts.confusion_matrix(np.diag([10] * 10) + 1),
+        "per class": charts.per_class_accuracy(np.linspace(0.9, 1, 10)),
+        "bars": charts.probability_bars(np.eye(10)[3] * 0.9 + 0.01), "digit": charts.digit_image(np.zeros((28, 28))),
+        "gallery": charts.digit_gallery(np.zeros((3, 1, 28, 28)), [1, 2, 3], [7, 7, 7]),
+    }
+
+
+def as_sent(fig: go.Figure) -> dict:
+    """The JSON Streamlit sends, without the template (Streamlit's theme fills it)."""
+    spec = json.loads(plotly.io.to_json(fig, validate=False))
+    spec["layout"].pop("template", None)
+    return spec
+
+
+@pytest.mark.parametrize("name", list(sample_figures()))
+def test_charts_are_what_plotly_validation_makes_of_them(name):
+    """Charts skip plotly's validators for speed: each must come out of them unchanged."""
+    fig = sample_figures()[name]
+    assert as_sent(go.Figure(fig.to_dict())) == as_sent(fig)
+    assert fig.layout.template.to_plotly_json() in ({}, {"layout": {}})   # not plotly's 6.5 KB default
+
+
+def test_numbers_travel_as_binary_arrays():
+    spec = json.loads(plotly.io.to_json(charts.loss_curves(HISTORY), validate=False))
+    assert set(spec["data"][0]["y"]) == {"dtype", "bdata"}
