@@ -201,31 +201,33 @@ def _canvas_from_digit(image28: np.ndarray, side: int = 280) -> np.ndarray:
 
 
 def live_overhead(device: torch.device) -> dict:
-    """Steps per second of a 2D run alone vs inside a Job publishing snapshots to a polling reader."""
-    from playground.jobs import Job, SlotLimiter
+    """Steps per second of a 2D run alone vs as a Job in a worker process publishing snapshots
+    (surface, weights, neuron maps) to a reader polling like a page. The page's own cost in
+    the browser is measured by scripts/measure_live_view.py."""
+    from playground.jobs import Job
+    from playground.workers import WorkerPool
     config = cfg.from_dict(dict(CASES["xor002"], epochs=40, device=device.type))
     split = datasets.load(config)
     trainer = Trainer(config, split)
     start = time.perf_counter()
     trainer.run()
     alone = trainer.steps / (time.perf_counter() - start)
-    job = Job(config, limiter=SlotLimiter(1))
+    pool = WorkerPool(1, processes=True)
+    job = Job(config, pool=pool)
     stop = threading.Event()
 
-    def reader() -> None:   # what the UI does: read the snapshot ~3 times a second
+    def reader() -> None:   # what a page does: read the snapshot twice a second
         while not stop.is_set():
             job.snapshot()
-            time.sleep(0.3)
+            time.sleep(0.5)
     threading.Thread(target=reader, daemon=True).start()
-    start = time.perf_counter()
     job.play()
-    while job.snapshot().status != "finished":
-        time.sleep(0.01)
-        if job.snapshot().status in ("failed", "diverged"):
-            break
-    live = job.snapshot().steps / (time.perf_counter() - start)
+    job.wait()
+    snap = job.snapshot()
+    live = snap.steps / snap.latest["seconds"]     # wall time in the worker, publishing included
     stop.set()
     job.close()
+    pool.close()
     return {"alone_steps_per_s": round(alone), "live_steps_per_s": round(live),
             "overhead_percent": round(100 * (1 - live / alone), 1)}
 

@@ -1,11 +1,13 @@
-"""A session's training job: its thread, its published snapshots, the server-wide job limit.
+"""A session's training job: a light handle in the web process, its runs in a worker.
 
-The thread owns the Trainer (model, data, GPU). Everyone else reads `job.snapshot()`,
-an immutable picture replaced whole at a fixed cadence.
+`Job` is what a page holds: commands (play, step, pause, update, close) and `snapshot()`,
+an immutable picture replaced whole. Each Play or Step becomes a `Run` that a worker of the
+pool (playground/workers.py) executes: the worker owns the Trainer (model, data, GPU) and
+sends back snapshot changes. Between runs the job keeps only the trainer's exported state,
+so a paused run continues in whichever worker is free next.
 """
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import gc
 import logging
@@ -15,6 +17,7 @@ import time
 import uuid
 import weakref
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import torch
@@ -28,7 +31,10 @@ from playground.training import Trainer, device_label, resolve_device
 log = logging.getLogger(__name__)
 
 REPORT_EVERY = 0.2        # seconds between snapshots while training (5 per second)
-IDLE_TIMEOUT = 60.0       # a job whose session has not looked for this long is paused
+FULL_EVERY = 1.0          # seconds between model copies (predictor, MNIST view) while training
+IDLE_TIMEOUT = 30.0       # a job whose session has not looked for this long is paused
+REAP_EVERY = 1.0          # seconds between the reaper's rounds
+GONE_GRACE = 2.0          # a job whose browser tab has been disconnected this long is paused
 SURFACE_SIZE = 100        # decision-surface grid is SURFACE_SIZE x SURFACE_SIZE
 NEURON_MAP_SIZE = 24      # each neuron's little picture of the plane
 MAX_STEP_LOSSES = 2000    # points kept for the per-step loss curve
@@ -42,12 +48,17 @@ def default_max_jobs() -> int:
     return 8 if torch.cuda.is_available() else max(1, os.cpu_count() or 1)
 
 
+def forwarded_env() -> dict[str, str]:
+    """The environment a run needs from the web process (where data lives, mirrors)."""
+    return {k: v for k, v in os.environ.items() if k.startswith("PLAYGROUND_") or k == "XDG_CACHE_HOME"}
+
+
 @dataclass(frozen=True)
 class MnistView:
     """Test-set predictions for the MNIST page, refreshed at each epoch end."""
     probs: np.ndarray          # (n_test, 10)
     labels: np.ndarray         # (n_test,)
-    images: np.ndarray         # (n_test, 1, 28, 28), shared read-only with the split
+    images: np.ndarray | None  # (n_test, 1, 28, 28), shared read-only; a run sends it once
     confusion: np.ndarray      # (10, 10)
 
     @property
@@ -62,6 +73,7 @@ class Snapshot:
     status: str = "idle"           # idle queued loading running paused finished diverged stopped failed
     message: str = ""
     queue_position: int | None = None
+    queue_eta: float | None = None  # queued: estimated seconds until a slot frees up
     progress: float | None = None  # download progress 0..1 while loading
     epoch: int = 0
     steps: int = 0
@@ -79,6 +91,7 @@ class Snapshot:
     neuron_maps: tuple = ()                 # 2D data: per diagram column, (neurons, G, G) in [-1, 1]
     mnist: MnistView | None = None
     predictor: Predictor | None = None      # CPU copy of the model, refreshed at epoch ends
+    applied_config: Config | None = None    # the settings the trainer trains with right now
     updated: float = field(default_factory=time.monotonic)
 
     @property
@@ -90,74 +103,216 @@ class Snapshot:
         return self.status in ACTIVE
 
 
-class SlotLimiter:
-    """At most `slots` trainings at once, server-wide; the rest wait in a queue, first come first."""
-
-    def __init__(self, slots: int):
-        self.slots = slots
-        self._cond = threading.Condition()
-        self._running: set[int] = set()
-        self._queue: list[int] = []
-
-    def acquire(self, key: int, cancelled: threading.Event, on_wait=None) -> bool:
-        """Block until a slot is free (True) or `cancelled` is set (False)."""
-        with self._cond:
-            self._queue.append(key)
-            try:
-                while not cancelled.is_set():
-                    position = self._queue.index(key)
-                    if position < self.slots - len(self._running):
-                        self._running.add(key)
-                        return True
-                    if on_wait:
-                        on_wait(position + 1 - (self.slots - len(self._running)))
-                    self._cond.wait(0.5)
-                return False
-            finally:
-                self._queue.remove(key)
-                self._cond.notify_all()
-
-    def release(self, key: int) -> None:
-        with self._cond:
-            self._running.discard(key)
-            self._cond.notify_all()
-
-    @property
-    def running(self) -> int:
-        with self._cond:
-            return len(self._running)
-
-    @property
-    def waiting(self) -> int:
-        with self._cond:
-            return len(self._queue)
+# ================================================================ in the worker: one run
+@dataclass(frozen=True)
+class Order:
+    """What a worker needs to train one Play or Step of a job."""
+    job_id: str
+    config: Config
+    state: bytes | None           # Trainer.export_state() after the last run; None: fresh weights
+    target_epoch: int | None      # Step: stop at this epoch; None: train to config.epochs
+    data_dir: str | None = None
+    images_known: str = ""        # the data source whose test images the job already holds
+    surface_size: int = SURFACE_SIZE
+    report_every: float = REPORT_EVERY
+    env: dict = field(default_factory=dict)
 
 
-LIMITER = SlotLimiter(default_max_jobs())
-_JOBS: "weakref.WeakSet[Job]" = weakref.WeakSet()   # for the idle reaper and shutdown only
+@dataclass
+class Controls:
+    """What the web process may change while a run trains (set by the worker's receiving thread)."""
+    stop: threading.Event = field(default_factory=threading.Event)
+    pending: Config | None = None     # live setting changes, applied between steps
+    target_epoch: int | None = None
+
+
+class Run:
+    """Trains one order in a worker, sending snapshot changes through `send(changes)`."""
+
+    def __init__(self, order: Order, controls: Controls, send: Callable[[dict], None]):
+        self.order, self.controls, self.send = order, controls, send
+        self.config = order.config
+        self.trainer: Trainer | None = None
+        self._history: list[dict] = []      # EpochRecord dicts built so far
+        self._last_sent = self._last_full = -float("inf")   # monotonic times of the last sends
+
+    def execute(self) -> tuple[dict, bytes | None]:
+        """Train until done, paused, stopped or failed: (last snapshot changes, state to keep)."""
+        try:
+            return self._train()
+        except torch.cuda.OutOfMemoryError:
+            return self._failed("the GPU ran out of memory: try a smaller network or batch size")
+        except (ConfigError, ValueError, OSError) as e:
+            return self._failed(str(e))
+        except RuntimeError as e:
+            if "out of memory" in str(e).lower():
+                return self._failed("out of memory: try a smaller network or batch size")
+            log.exception("training job %s failed", self.order.job_id)
+            return self._failed(f"training stopped with an internal error: {str(e).splitlines()[0][:200]}")
+        except Exception as e:  # noqa: BLE001 - a run must never take its worker down
+            log.exception("training job %s failed", self.order.job_id)
+            return self._failed(f"training stopped with an internal error: {type(e).__name__}")
+
+    def _failed(self, message: str) -> tuple[dict, None]:
+        self.trainer = None
+        _free_memory()
+        return {"status": "failed", "message": message}, None
+
+    def _train(self) -> tuple[dict, bytes | None]:
+        trainer = self.trainer = self._make_trainer()
+        self._apply_pending()
+        if trainer.status == "diverged":
+            trainer.recover(self.config)
+        if self.controls.stop.is_set():
+            return {"status": self._resting_status(trainer)}, trainer.export_state()
+        self.send({"status": "running", "message": ""})
+        target = self.controls.target_epoch
+        trainer.run(epochs=min(target or trainer.config.epochs, trainer.config.epochs), on_epoch=self._on_epoch,
+                    on_report=self._on_report, report_every=self.order.report_every)
+        status = trainer.status
+        if status in ("paused", "stopped"):
+            status = "finished" if trainer.done else "paused"
+        return self._full(trainer, status=status, message=trainer.message), trainer.export_state()
+
+    @staticmethod
+    def _resting_status(trainer: Trainer) -> str:
+        if trainer.status == "diverged":
+            return "diverged"
+        if trainer.done:
+            return "finished"
+        return "paused" if trainer.epoch or trainer.steps else "idle"
+
+    def _make_trainer(self) -> Trainer:
+        config = self.config
+        if config.dataset == "mnist":
+            self.send({"status": "loading", "message": "loading data",
+                       "device": device_label(resolve_device(config.device))})
+        split = datasets.load(config, self.order.data_dir, progress=self._on_download)
+        trainer = Trainer(config, split, stop_event=self.controls.stop)
+        if self.order.state is not None:
+            trainer.restore_state(self.order.state)
+        self.send({"data_source": split.source, "used_sample": split.used_sample, "n_train": trainer.n_train,
+                   "progress": None, "device": device_label(trainer.device),
+                   "layer_sizes": self._layer_sizes(trainer)})
+        return trainer
+
+    def _on_download(self, name: str, done: int, total: int | None) -> None:
+        fraction = done / total if total else None
+        self.send({"status": "loading", "progress": fraction, "message": f"downloading {name}"})
+
+    def _apply_pending(self) -> None:
+        pending, self.controls.pending = self.controls.pending, None
+        if pending is not None and self.trainer is not None:
+            self.config = pending
+            self.trainer.set_hparams(pending)
+
+    def _on_report(self, trainer: Trainer) -> None:
+        self._apply_pending()
+        self._send_at_most_every(self.order.report_every, self._live, trainer)
+
+    def _on_epoch(self, trainer: Trainer) -> None:
+        """Short epochs (toy data: ~50 a second) publish at most at the report cadence, and the
+        model copy at most once a second; the end of the run always sends everything."""
+        self._apply_pending()
+        if time.monotonic() - self._last_full >= FULL_EVERY:
+            self._last_full = time.monotonic()
+            self._send_at_most_every(0.0, self._full, trainer)
+        else:
+            self._send_at_most_every(self.order.report_every, self._live, trainer)
+        target = self.controls.target_epoch
+        if target is not None and trainer.epoch >= target:
+            trainer.stop()
+
+    def _send_at_most_every(self, seconds: float, changes: Callable[[Trainer], dict], trainer: Trainer) -> None:
+        now = time.monotonic()
+        if now - self._last_sent >= seconds:
+            self._last_sent = now
+            self.send(changes(trainer))
+
+    # ------------------------------------------------------------ snapshot changes
+    def _live(self, trainer: Trainer, **extra) -> dict:
+        """The cheap part: counters, curves, and for 2D data the surface and weights."""
+        live = dict(
+            epoch=trainer.epoch, steps=trainer.steps, epoch_fraction=trainer.epoch_fraction,
+            steps_per_second=(trainer.steps / trainer.train_seconds) if trainer.train_seconds else None,
+            history=self._history_so_far(trainer), step_losses=tuple(trainer.step_losses[-MAX_STEP_LOSSES:]),
+            applied_config=trainer.config,
+        )
+        if trainer.config.is_toy:
+            live.update(surface=self._surface(trainer), weights=self._weights(trainer),
+                        neuron_maps=self._neuron_maps(trainer))
+        return {**live, **extra}
+
+    def _history_so_far(self, trainer: Trainer) -> tuple:
+        self._history.extend(r.as_dict() for r in trainer.history[len(self._history):])  # new epochs only
+        return tuple(self._history)
+
+    def _full(self, trainer: Trainer, **extra) -> dict:
+        """Also the expensive part: a CPU copy of the model and test-set predictions."""
+        split = trainer.split
+        predictor = Predictor.from_model(trainer.config, trainer.model, split.n_inputs, split.n_classes)
+        mnist = self._mnist_view(trainer) if trainer.config.dataset == "mnist" else None
+        return self._live(trainer, predictor=predictor, mnist=mnist, **extra)
+
+    def _surface(self, trainer: Trainer) -> np.ndarray:
+        from datasets.toy import DOMAIN
+        return evaluation.surface(trainer.model, trainer.head, trainer.config.features, DOMAIN,
+                                  self.order.surface_size, trainer.device)
+
+    @staticmethod
+    def _neuron_maps(trainer: Trainer) -> tuple:
+        from datasets.toy import DOMAIN
+        return tuple(evaluation.neuron_maps(trainer.model, trainer.config.features, DOMAIN, NEURON_MAP_SIZE,
+                                            trainer.device))
+
+    @staticmethod
+    def _weights(trainer: Trainer) -> tuple:
+        linears = [m for m in trainer.model.modules() if isinstance(m, torch.nn.Linear)]
+        return tuple(m.weight.detach().float().cpu().numpy() for m in linears)
+
+    @staticmethod
+    def _layer_sizes(trainer: Trainer) -> tuple:
+        linears = [m for m in trainer.model.modules() if isinstance(m, torch.nn.Linear)]
+        return tuple([linears[0].in_features] + [m.out_features for m in linears]) if linears else ()
+
+    def _mnist_view(self, trainer: Trainer) -> MnistView:
+        probs = evaluation.predict_proba(trainer.model, trainer.head, trainer.x_test)
+        labels = trainer.split.test.y
+        cm = evaluation.confusion_matrix(labels, probs.argmax(1), trainer.split.n_classes)
+        known = self.order.images_known == trainer.split.source
+        return MnistView(probs, labels, None if known else trainer.split.test.x, cm)
+
+
+# ================================================================ in the web process: the handle
+_TEST_IMAGES: "weakref.WeakValueDictionary[str, np.ndarray]" = weakref.WeakValueDictionary()
+_JOBS: "weakref.WeakSet[Job]" = weakref.WeakSet()   # for the idle reaper only
 _JOBS_LOCK = threading.Lock()
 
 
 class Job:
-    """One session's training run. UI threads call the commands; one worker thread trains."""
+    """One session's training job. Pages call the commands and read `snapshot()`; the pool's
+    workers train it. Never hold `_lock` while calling the pool (the pool calls back in)."""
 
-    def __init__(self, config: Config, data_dir: str | None = None, limiter: SlotLimiter | None = None,
+    def __init__(self, config: Config, data_dir: str | None = None, pool=None,
                  surface_size: int = SURFACE_SIZE, report_every: float = REPORT_EVERY):
+        from playground import workers
         self.id = uuid.uuid4().hex[:8]
         self.data_dir = data_dir
-        self.limiter = limiter or LIMITER
-        self.surface_size = surface_size
-        self.report_every = report_every
+        self.pool = pool if pool is not None else workers.default_pool()
+        self.surface_size, self.report_every = surface_size, report_every
         self._lock = threading.Lock()
-        self._cancel = threading.Event()     # leave the queue / stop training
-        self._thread: threading.Thread | None = None
-        self._trainer: Trainer | None = None  # touched only by the worker thread
-        self._pending: Config | None = None   # live setting changes for the worker
-        self._target_epoch: int | None = None
-        self._history: list[dict] = []        # EpochRecord dicts published so far
-        self._closed = False
         self._snapshot = Snapshot(config=config)
+        self._state: bytes | None = None       # the trainer after its last run
+        self._where = "idle"                   # idle, queued or running (in a worker)
+        self._worker = None
+        self._target_epoch: int | None = None
+        self._status_before_queue = "idle"
+        self._rested = threading.Event()       # set while no run is queued or training
+        self._rested.set()
+        self._closed = False
         self.last_seen = time.monotonic()
+        self.alive: Callable[[], bool] | None = None   # the UI's "is my session still open?"
+        self.gone_since: float | None = None
         with _JOBS_LOCK:
             _JOBS.add(self)
         _start_reaper()
@@ -168,13 +323,18 @@ class Job:
         self.last_seen = time.monotonic()
         return self._snapshot
 
+    def peek(self) -> Snapshot:
+        """The latest picture, without counting as the session looking (for the pool)."""
+        return self._snapshot
+
     @property
     def config(self) -> Config:
         return self._snapshot.config
 
-    def _publish(self, **changes) -> None:
-        with self._lock:
-            self._snapshot = dataclasses.replace(self._snapshot, updated=time.monotonic(), **changes)
+    @property
+    def running(self) -> bool:
+        """Queued or training."""
+        return self._where != "idle"
 
     # ------------------------------------------------------------ commands
     def play(self) -> None:
@@ -186,19 +346,20 @@ class Job:
         self._start(1)
 
     def pause(self) -> None:
-        self._cancel.set()
-        trainer = self._trainer
-        if trainer is not None:
-            trainer.stop()
+        """Leave the queue, or stop training after the current step."""
+        if self.pool.cancel(self):
+            return
+        with self._lock:
+            worker = self._worker if self._where == "running" else None
+        if worker is not None:
+            worker.send(("stop", self.id))
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop and free everything (Reset, session end, shutdown)."""
+        """Stop and forget everything (Reset, session end, shutdown)."""
         self._closed = True
         self.pause()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-        self._trainer = None
+        self._rested.wait(timeout)
+        self._state = None
         with _JOBS_LOCK:
             _JOBS.discard(self)
 
@@ -207,177 +368,98 @@ class Job:
         if needs_reset(self.config, new):
             return False
         with self._lock:
-            self._pending = new
             self._snapshot = dataclasses.replace(self._snapshot, config=new)
-        if self._thread is None or not self._thread.is_alive():
-            self._apply_pending()
+            worker = self._worker if self._where == "running" else None
+        if worker is not None:
+            worker.send(("update", self.id, new))
         return True
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until nothing is queued or training (True), or the timeout passes (False)."""
+        return self._rested.wait(timeout)
 
     def _start(self, epochs: int | None) -> None:
         if self._closed:
             raise RuntimeError("this job was closed; start a new one")
         with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                if epochs is None:
+            if self._where != "idle":
+                worker = self._worker if self._where == "running" else None
+                if epochs is None:        # Play during a Step: train on to the end
                     self._target_epoch = None
+                    if worker is not None:
+                        worker.send(("target", self.id, None))
                 return
-            self._cancel.clear()
             self._target_epoch = None if epochs is None else self._snapshot.epoch + epochs
-            self._thread = threading.Thread(target=self._work, name=f"train-{self.id}", daemon=True)
-            self._snapshot = dataclasses.replace(self._snapshot, status="queued", message="")
-            self._thread.start()
+            self._where, self._status_before_queue = "queued", self._snapshot.status
+            self._rested.clear()
+            self._snapshot = dataclasses.replace(self._snapshot, status="queued", message="",
+                                                 updated=time.monotonic())
+        self.pool.submit(self)
 
-    # ------------------------------------------------------------ worker thread
-    def _work(self) -> None:
-        key = id(self)
-        if not self.limiter.acquire(key, self._cancel, self._on_queue):
-            self._publish(status=self._resting_status(), queue_position=None)
-            return
-        try:
-            self._publish(queue_position=None)
-            self._train()
-        except torch.cuda.OutOfMemoryError:
-            self._fail("the GPU ran out of memory: try a smaller network or batch size")
-        except (ConfigError, ValueError, OSError) as e:
-            self._fail(str(e))
-        except RuntimeError as e:
-            if "out of memory" in str(e).lower():
-                self._fail("out of memory: try a smaller network or batch size")
-            else:
-                log.exception("training job %s failed", self.id)
-                self._fail(f"training stopped with an internal error: {str(e).splitlines()[0][:200]}")
-        except Exception as e:  # noqa: BLE001 - a job must never take the server down
-            log.exception("training job %s failed", self.id)
-            self._fail(f"training stopped with an internal error: {type(e).__name__}")
-        finally:
-            self.limiter.release(key)
+    # ------------------------------------------------------------ called by the pool
+    def order(self) -> Order:
+        mnist = self._snapshot.mnist
+        known = self._snapshot.data_source if mnist is not None and mnist.images is not None else ""
+        return Order(self.id, self.config, self._state, self._target_epoch, self.data_dir, known,
+                     self.surface_size, self.report_every, forwarded_env())
 
-    def _on_queue(self, position: int) -> None:
-        if self._snapshot.queue_position != position:
-            self._publish(status="queued", queue_position=position,
-                          message=f"waiting for a free slot (position {position})")
-
-    def _fail(self, message: str) -> None:
-        self._trainer = None
-        _free_memory()
-        self._publish(status="failed", message=message)
-
-    def _resting_status(self) -> str:
+    def queued_at(self, position: int, eta: float | None) -> None:
         snap = self._snapshot
-        if snap.status in ("diverged", "failed"):
-            return snap.status
-        if self._trainer is not None and self._trainer.done:
-            return "finished"
-        return "paused" if snap.epoch or snap.steps else "idle"
+        if snap.queue_position != position or snap.queue_eta != eta:
+            self._publish({"status": "queued", "queue_position": position, "queue_eta": eta,
+                           "message": f"waiting for a free slot (position {position})"})
 
-    def _train(self) -> None:
-        if self._trainer is None:
-            self._trainer = self._make_trainer()
-        trainer = self._trainer
-        self._apply_pending()
-        if trainer.status == "diverged":
-            trainer.recover(self.config)
-        if self._cancel.is_set():
-            self._publish(status=self._resting_status())
-            return
-        self._publish(status="running", message="")
-        target = self._target_epoch if self._target_epoch is not None else trainer.config.epochs
-        trainer.run(epochs=min(target, trainer.config.epochs), on_epoch=self._on_epoch,
-                    on_report=self._on_report, report_every=self.report_every)
-        status = trainer.status
-        if status in ("paused", "stopped"):
-            status = "finished" if trainer.done else "paused"
-        self._publish_full(trainer, status=status, message=trainer.message)
-
-    def _make_trainer(self) -> Trainer:
-        config = self.config
-        self._publish(status="loading", message="loading data", device=device_label(resolve_device(config.device)))
-        split = datasets.load(config, self.data_dir, progress=self._on_download)
-        trainer = Trainer(config, split, stop_event=self._cancel)
-        self._publish(status="running", data_source=split.source, used_sample=split.used_sample,
-                      n_train=trainer.n_train, progress=None, device=device_label(trainer.device),
-                      layer_sizes=self._layer_sizes(trainer))
-        return trainer
-
-    def _on_download(self, name: str, done: int, total: int | None) -> None:
-        fraction = done / total if total else None
-        self._publish(status="loading", progress=fraction, message=f"downloading {name}")
-
-    def _apply_pending(self) -> None:
+    def started(self, worker) -> None:
         with self._lock:
-            pending, self._pending = self._pending, None
-        if pending is not None and self._trainer is not None:
-            self._trainer.set_hparams(pending)
+            self._where, self._worker = "running", worker
+        self._publish({"queue_position": None, "queue_eta": None})
 
-    def _on_report(self, trainer: Trainer) -> None:
-        self._apply_pending()
-        self._publish_live(trainer)
+    def dequeued(self) -> None:
+        """Left the queue before training (Pause while waiting): back to how it was."""
+        self._rest({"status": self._status_before_queue, "queue_position": None, "queue_eta": None})
 
-    def _on_epoch(self, trainer: Trainer) -> None:
-        self._apply_pending()
-        self._publish_full(trainer)
-        if self._target_epoch is not None and trainer.epoch >= self._target_epoch:
-            trainer.stop()
+    def receive(self, changes: dict) -> None:
+        """Snapshot changes sent by the worker training this job."""
+        self._publish(changes)
 
-    # ------------------------------------------------------------ snapshots
-    def _publish_live(self, trainer: Trainer, **extra) -> None:
-        """The cheap part: counters, curves, and for 2D data the surface and weights."""
-        live = dict(
-            epoch=trainer.epoch, steps=trainer.steps, epoch_fraction=trainer.epoch_fraction,
-            steps_per_second=(trainer.steps / trainer.train_seconds) if trainer.train_seconds else None,
-            history=self._history_so_far(trainer),
-            step_losses=tuple(trainer.step_losses[-MAX_STEP_LOSSES:]),
-        )
-        if trainer.config.is_toy:
-            live.update(surface=self._surface(trainer), weights=self._weights(trainer),
-                        neuron_maps=self._neuron_maps(trainer))
-        self._publish(**live, **extra)
+    def ended(self, changes: dict, state: bytes | None) -> None:
+        """The run is over (finished, paused, diverged or failed): keep its state for the next."""
+        self._state = state
+        self._rest(changes)
 
-    def _history_so_far(self, trainer: Trainer) -> tuple:
-        self._history.extend(r.as_dict() for r in trainer.history[len(self._history):])  # new epochs only
-        return tuple(self._history)
+    def worker_died(self, message: str) -> None:
+        self._state = None
+        self._rest({"status": "failed", "message": message})
 
-    def _publish_full(self, trainer: Trainer, **extra) -> None:
-        """Also the expensive part: a CPU copy of the model and test-set predictions."""
-        split = trainer.split
-        predictor = Predictor.from_model(trainer.config, trainer.model, split.n_inputs, split.n_classes)
-        mnist = self._mnist_view(trainer) if trainer.config.dataset == "mnist" else None
-        self._publish_live(trainer, predictor=predictor, mnist=mnist, **extra)
+    def _rest(self, changes: dict) -> None:
+        with self._lock:
+            self._where, self._worker = "idle", None
+        self._publish(changes)
+        self._rested.set()
 
-    def _surface(self, trainer: Trainer) -> np.ndarray:
-        from datasets.toy import DOMAIN
-        grid = evaluation.surface(trainer.model, trainer.head, trainer.config.features, DOMAIN,
-                                  self.surface_size, trainer.device)
-        return _frozen(grid)
+    def _publish(self, changes: dict) -> None:
+        changes = {k: _received(k, v, self) for k, v in changes.items()}
+        with self._lock:
+            self._snapshot = dataclasses.replace(self._snapshot, updated=time.monotonic(), **changes)
 
-    @staticmethod
-    def _neuron_maps(trainer: Trainer) -> tuple:
-        from datasets.toy import DOMAIN
-        maps = evaluation.neuron_maps(trainer.model, trainer.config.features, DOMAIN, NEURON_MAP_SIZE,
-                                      trainer.device)
-        return tuple(_frozen(m) for m in maps)
 
-    @staticmethod
-    def _weights(trainer: Trainer) -> tuple:
-        linears = [m for m in trainer.model.modules() if isinstance(m, torch.nn.Linear)]
-        return tuple(_frozen(m.weight.detach().float().cpu().numpy()) for m in linears)
-
-    @staticmethod
-    def _layer_sizes(trainer: Trainer) -> tuple:
-        linears = [m for m in trainer.model.modules() if isinstance(m, torch.nn.Linear)]
-        return tuple([linears[0].in_features] + [m.out_features for m in linears]) if linears else ()
-
-    @staticmethod
-    def _mnist_view(trainer: Trainer) -> MnistView:
-        probs = evaluation.predict_proba(trainer.model, trainer.head, trainer.x_test)
-        labels = trainer.split.test.y
-        cm = evaluation.confusion_matrix(labels, probs.argmax(1), trainer.split.n_classes)
-        return MnistView(_frozen(probs), labels, trainer.split.test.x, _frozen(cm))
-
+def _received(name: str, value, job: Job):
+    """Arrays from a worker arrive writable: freeze them; test images are shared by all jobs."""
+    if isinstance(value, np.ndarray):
+        return _frozen(value)
+    if name in ("weights", "neuron_maps"):
+        return tuple(_frozen(v) for v in value)
+    if name == "mnist" and value is not None:
+        source = job._snapshot.data_source
+        images = value.images
+        if images is None:
+            images = _TEST_IMAGES.get(source)
+            if images is None and job._snapshot.mnist is not None:
+                images = job._snapshot.mnist.images
+        elif source:
+            images = _TEST_IMAGES.setdefault(source, _frozen(images))
+        return MnistView(_frozen(value.probs), _frozen(value.labels), images, _frozen(value.confusion))
+    return value
 
 def _frozen(array: np.ndarray) -> np.ndarray:
     array.flags.writeable = False
@@ -395,7 +477,7 @@ _reaper: threading.Thread | None = None
 
 
 def _start_reaper() -> None:
-    """One daemon thread that pauses jobs whose sessions stopped looking (tab closed)."""
+    """One daemon thread that pauses jobs whose sessions are gone (tab closed)."""
     global _reaper
     with _JOBS_LOCK:
         if _reaper is not None and _reaper.is_alive():
@@ -406,31 +488,30 @@ def _start_reaper() -> None:
 
 def _reap_forever() -> None:
     while True:
-        time.sleep(5)
-        reap_idle()
+        time.sleep(REAP_EVERY)
+        try:
+            reap_idle()
+        except Exception:  # noqa: BLE001 - the reaper must outlive any one job's trouble
+            log.exception("reaping idle jobs failed")
+
+
+def _gone(job: Job, now: float) -> bool:
+    """Its session has been disconnected for GONE_GRACE seconds (a blip is forgiven)."""
+    if job.alive is None or job.alive():
+        job.gone_since = None
+        return False
+    job.gone_since = job.gone_since or now
+    return now - job.gone_since >= GONE_GRACE
 
 
 def reap_idle(now: float | None = None, timeout: float = IDLE_TIMEOUT) -> int:
-    """Pause every active job unseen for `timeout` seconds; returns how many."""
+    """Pause every queued or training job whose session closed, or that nobody looked at for
+    `timeout` seconds; returns how many."""
     now = time.monotonic() if now is None else now
     with _JOBS_LOCK:
         jobs = list(_JOBS)
-    stale = [j for j in jobs if j.running and now - j.last_seen > timeout]
+    stale = [j for j in jobs if j.running and (now - j.last_seen > timeout or _gone(j, now))]
     for job in stale:
-        log.info("job %s: its session has not looked for %.0f s, pausing it", job.id, timeout)
+        log.info("job %s: its session is gone, pausing it", job.id)
         job.pause()
     return len(stale)
-
-
-@atexit.register
-def shutdown_all(timeout: float = 5.0) -> None:
-    """Stop every training thread cleanly (server shutdown)."""
-    with _JOBS_LOCK:
-        jobs = list(_JOBS)
-    for job in jobs:
-        job.pause()
-    deadline = time.monotonic() + timeout
-    for job in jobs:
-        thread = job._thread
-        if thread is not None:
-            thread.join(max(0.0, deadline - time.monotonic()))

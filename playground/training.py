@@ -5,6 +5,7 @@ on-device running total, which is read once per report or epoch.
 """
 from __future__ import annotations
 
+import io
 import logging
 import math
 import threading
@@ -380,6 +381,46 @@ class Trainer:
         self.optimizer = make_optimizer(new, self.model.parameters())
         self._graph = None
         self.status, self.message = "paused", ""
+
+    # ----------------------------------------------------------- moving between processes
+    def export_state(self) -> bytes:
+        """Everything needed to go on exactly where this run stands, as bytes (CPU tensors and
+        plain values only), so a paused run can continue in another worker process."""
+        state = {
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(), "optimizer_name": self.config.optimizer,
+            "cpu_gen": self.cpu_gen.get_state(), "gen": self.gen.get_state(),
+            "history": [r.as_dict() for r in self.history], "step_losses": list(self.step_losses),
+            "counters": [self.epoch, self.steps, self.seconds, self.train_seconds, self._pos, self._samples],
+            "reads": [list(self._read), list(self._epoch_start)], "loss_total": float(self._loss_total),
+            "perm": None if self._perm is None else self._perm.cpu(),
+            "good": [g.cpu() for g in self._good], "status": [self.status, self.message],
+            "fast": [self._fast_mode, self.fast_path],
+        }
+        handle = io.BytesIO()
+        torch.save(state, handle)
+        return handle.getvalue()
+
+    def restore_state(self, raw: bytes) -> None:
+        """Continue from `export_state()` of a run of the same network (weights only are read)."""
+        state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        self.model.load_state_dict(state["model"])
+        if state["optimizer_name"] != self.config.optimizer:   # changed live since: new optimizer
+            self.optimizer = make_optimizer(self.config, self.model.parameters())
+        else:
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.set_hparams(self.config)
+        self.cpu_gen.set_state(state["cpu_gen"])
+        self.gen.set_state(state["gen"])
+        self.history = [EpochRecord(**r) for r in state["history"]]
+        self.step_losses = [tuple(x) for x in state["step_losses"]]
+        self.epoch, self.steps, self.seconds, self.train_seconds, self._pos, self._samples = state["counters"]
+        self._read, self._epoch_start = (tuple(r) for r in state["reads"])
+        self._loss_total.fill_(state["loss_total"])
+        self._perm = None if state["perm"] is None else state["perm"].to(self.device)
+        self._good = [g.to(self.device) for g in state["good"]]
+        self.status, self.message = state["status"]
+        self._fast_mode, self.fast_path = state["fast"]
 
     # ----------------------------------------------------------- results
     def summary(self) -> dict:

@@ -1,5 +1,7 @@
-"""Jobs: a training thread per session, immutable snapshots, the job limit, failures."""
-import threading
+"""Jobs: commands and immutable snapshots, the job limit and its queue, failures.
+
+These run the workers as threads of the test process (same protocol, so the engine can be
+patched); tests/test_workers.py runs them as processes."""
 import time
 
 import numpy as np
@@ -8,7 +10,8 @@ import torch
 
 from playground import config as cfg
 from playground import jobs as jobs_module
-from playground.jobs import Job, SlotLimiter
+from playground.jobs import Job
+from playground.workers import WorkerPool
 
 
 def small(**overrides):
@@ -27,12 +30,14 @@ def wait_for(job, statuses, timeout=30.0):
 
 
 @pytest.fixture
-def limiter():
-    return SlotLimiter(4)
+def pool():
+    pool = WorkerPool(4, processes=False)
+    yield pool
+    pool.close()
 
 
-def test_play_to_the_end_publishes_immutable_snapshots(limiter):
-    job = Job(small(), limiter=limiter)
+def test_play_to_the_end_publishes_immutable_snapshots(pool):
+    job = Job(small(), pool=pool)
     assert job.snapshot().status == "idle"
     job.play()
     snap = wait_for(job, {"finished"})
@@ -49,8 +54,8 @@ def test_play_to_the_end_publishes_immutable_snapshots(limiter):
     assert not job.running
 
 
-def test_pause_resume_and_step(limiter):
-    job = Job(small(epochs=10_000), limiter=limiter)
+def test_pause_resume_and_step(pool):
+    job = Job(small(epochs=10_000), pool=pool)
     job.play()
     wait_for(job, {"running"})
     time.sleep(0.3)
@@ -67,24 +72,24 @@ def test_pause_resume_and_step(limiter):
     job.close()
 
 
-def test_live_update_and_reset_rule(limiter):
-    job = Job(small(epochs=10_000, optimizer="sgd", lr=0.1), limiter=limiter)
+def test_live_update_and_reset_rule(pool):
+    job = Job(small(epochs=10_000, optimizer="sgd", lr=0.1), pool=pool)
     job.play()
     wait_for(job, {"running"})
     assert job.update(job.config.replace(lr=0.5))
     deadline = time.monotonic() + 5
-    while job._trainer.optimizer.param_groups[0]["lr"] != 0.5 and time.monotonic() < deadline:
+    while getattr(job.snapshot().applied_config, "lr", None) != 0.5 and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert job._trainer.optimizer.param_groups[0]["lr"] == 0.5
+    assert job.snapshot().applied_config.lr == 0.5      # the worker's trainer took it between steps
     assert not job.update(job.config.replace(hidden=(3,)))
     job.close()
 
 
 def test_job_limit_queues_and_starts_in_order():
-    limiter = SlotLimiter(1)
-    first = Job(small(epochs=10_000), limiter=limiter)
-    second = Job(small(epochs=2), limiter=limiter)
-    third = Job(small(epochs=2), limiter=limiter)
+    pool = WorkerPool(1, processes=False)
+    first = Job(small(epochs=10_000), pool=pool)
+    second = Job(small(epochs=2), pool=pool)
+    third = Job(small(epochs=2), pool=pool)
     first.play()
     wait_for(first, {"running"})
     second.play()
@@ -94,7 +99,7 @@ def test_job_limit_queues_and_starts_in_order():
         while job.snapshot().queue_position != position and time.monotonic() < deadline:
             time.sleep(0.02)
         assert job.snapshot().status == "queued" and job.snapshot().queue_position == position
-    assert limiter.running == 1
+    assert pool.running == 1
     third.pause()                                   # leaves the queue
     assert wait_for(third, {"idle"}).queue_position is None
     first.pause()                                   # frees the slot: the second starts
@@ -102,10 +107,11 @@ def test_job_limit_queues_and_starts_in_order():
     assert third.snapshot().status == "idle"
     for job in (first, second, third):
         job.close()
-    assert limiter.running == 0 and limiter.waiting == 0
+    assert pool.running == 0 and pool.waiting == 0
+    pool.close()
 
 
-def test_out_of_memory_stops_only_that_job(limiter, monkeypatch):
+def test_out_of_memory_stops_only_that_job(pool, monkeypatch):
     from playground.training import Trainer
     real_step = Trainer._step
 
@@ -115,18 +121,18 @@ def test_out_of_memory_stops_only_that_job(limiter, monkeypatch):
         return real_step(self, idx)
 
     monkeypatch.setattr(Trainer, "_step", exploding_step)
-    doomed, healthy = Job(small(seed=666), limiter=limiter), Job(small(), limiter=limiter)
+    doomed, healthy = Job(small(seed=666), pool=pool), Job(small(), pool=pool)
     doomed.play()
     healthy.play()
     failed = wait_for(doomed, {"failed"})
-    assert "ran out of memory" in failed.message and doomed._trainer is None
+    assert "ran out of memory" in failed.message and doomed._state is None
     assert wait_for(healthy, {"finished"}).epoch == 5
     doomed.close(), healthy.close()
 
 
-def test_divergence_is_shown_with_the_last_good_state(limiter):
+def test_divergence_is_shown_with_the_last_good_state(pool):
     job = Job(small(dataset="prod", hidden=(64, 64), activation=("relu",), optimizer="sgd", lr=10.0,
-                    epochs=100), limiter=limiter)
+                    epochs=100), pool=pool)
     job.play()
     snap = wait_for(job, {"diverged"})
     assert "10x smaller" in snap.message
@@ -137,8 +143,8 @@ def test_divergence_is_shown_with_the_last_good_state(limiter):
     job.close()
 
 
-def test_idle_sessions_are_paused(limiter):
-    job = Job(small(epochs=10_000), limiter=limiter)
+def test_idle_sessions_are_paused(pool):
+    job = Job(small(epochs=10_000), pool=pool)
     job.play()
     wait_for(job, {"running"})
     assert jobs_module.reap_idle(now=time.monotonic() + 3600) >= 1
@@ -146,12 +152,10 @@ def test_idle_sessions_are_paused(limiter):
     job.close()
 
 
-def test_no_threads_left_after_close(limiter):
-    before = set(threading.enumerate())
+def test_close_frees_the_slot_at_once(pool):
     for _ in range(5):
-        job = Job(small(epochs=10_000), limiter=limiter)
+        job = Job(small(epochs=10_000), pool=pool)
         job.play()
         wait_for(job, {"running"})
         job.close()
-    leftover = [t for t in threading.enumerate() if t not in before and t.name.startswith("train-")]
-    assert leftover == []
+        assert pool.running == 0 and not job.running

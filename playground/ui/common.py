@@ -164,8 +164,21 @@ def ensure_job(page: str, config: Config) -> Job:
     job = get_job(page)
     if job is None:
         job = Job(config, data_dir=None)
+        job.alive = _session_alive()
         st.session_state[f"job:{page}"] = job
     return job
+
+
+def _session_alive():
+    """A check the job's reaper can call from any thread: is this browser tab still connected?
+    (A closed tab's training stops within seconds.) None outside a real server (AppTest)."""
+    from streamlit import runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():
+        return None
+    server, session_id = runtime.get_instance(), ctx.session_id
+    return lambda: server.is_active_session(session_id)
 
 
 def reset_job(page: str, config: Config) -> Job:

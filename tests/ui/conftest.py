@@ -1,5 +1,4 @@
-"""Shared by the page tests: offline MNIST, and no training thread outliving a test."""
-import threading
+"""Shared by the page tests: offline MNIST, and no training outliving a test."""
 import time
 from pathlib import Path
 
@@ -10,7 +9,7 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 def close_jobs(at: AppTest) -> None:
-    """Stop every training thread a test's session started."""
+    """Stop every job a test's session started."""
     for key in ("job:2d", "job:mnist"):
         if key in at.session_state:
             at.session_state[key].close()
@@ -26,13 +25,15 @@ def at():
 
 
 @pytest.fixture(autouse=True)
-def no_training_thread_left():
-    """Every test closes the jobs it started: no training thread outlives it."""
+def no_training_left():
+    """Every test closes the jobs it started: nothing trains or waits after it."""
+    from playground import workers
     yield
+    pool = workers.default_pool()
     deadline = time.monotonic() + 10
-    while any(t.name.startswith("train-") for t in threading.enumerate()) and time.monotonic() < deadline:
+    while (pool.running or pool.waiting) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not [t.name for t in threading.enumerate() if t.name.startswith("train-")]
+    assert pool.running == 0 and pool.waiting == 0
 
 
 @pytest.fixture
