@@ -295,10 +295,9 @@ class Job:
 
     def __init__(self, config: Config, data_dir: str | None = None, pool=None,
                  surface_size: int = SURFACE_SIZE, report_every: float = REPORT_EVERY):
-        from playground import workers
         self.id = uuid.uuid4().hex[:8]
         self.data_dir = data_dir
-        self.pool = pool if pool is not None else workers.default_pool()
+        self._pool = pool                      # None: the server's pool, started on first need
         self.surface_size, self.report_every = surface_size, report_every
         self._lock = threading.Lock()
         self._snapshot = Snapshot(config=config)
@@ -316,6 +315,13 @@ class Job:
         with _JOBS_LOCK:
             _JOBS.add(self)
         _start_reaper()
+
+    @property
+    def pool(self):
+        if self._pool is None:
+            from playground import workers
+            self._pool = workers.default_pool()
+        return self._pool
 
     # ------------------------------------------------------------ reading
     def snapshot(self) -> Snapshot:
@@ -347,6 +353,8 @@ class Job:
 
     def pause(self) -> None:
         """Leave the queue, or stop training after the current step."""
+        if self._where == "idle":
+            return
         if self.pool.cancel(self):
             return
         with self._lock:

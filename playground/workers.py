@@ -397,6 +397,12 @@ def default_pool() -> WorkerPool:
         return _default
 
 
+def warm_up() -> None:
+    """Start the server's pool in the background, so the first Play finds its workers ready
+    and no page waits for them to import torch."""
+    threading.Thread(target=default_pool, name="start-workers", daemon=True).start()
+
+
 @atexit.register
 def shutdown(timeout: float = 5.0) -> None:
     """Stop the default pool's workers cleanly (server shutdown)."""

@@ -2,13 +2,19 @@
 and the metrics strip. The only place besides the pages that imports streamlit."""
 from __future__ import annotations
 
-from typing import Any
+import os
+import time
+from typing import Any, Callable, Hashable
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from playground import config as cfg
 from playground.config import Config, ConfigError
+from playground import workers
 from playground.jobs import Job, Snapshot
+
+workers.warm_up()   # training runs in worker processes: start them with the server
 
 POLL_SECONDS = 0.5   # how often a page re-reads a running job's snapshot
 
@@ -236,14 +242,22 @@ def controls(page: str, config: Config) -> Job:
 # ------------------------------------------------------------- status and metrics
 def status_line(snap: Snapshot) -> None:
     icon, text = STATUS_TEXT.get(snap.status, ("", snap.status))
-    if snap.status == "queued" and snap.queue_position:
-        text = f"waiting for a free slot (position {snap.queue_position})"
+    if snap.status == "queued":
+        text = _queue_text(snap.queue_position, getattr(snap, "queue_eta", None)) or text
     detail = f": {snap.message}" if snap.message and snap.status in ("diverged", "failed") else ""
     line = f"{icon} **{text}**{detail}"
     if snap.status in ("diverged", "failed"):
         st.error(line)
     else:
         st.markdown(line)
+
+
+def _queue_text(position: int | None, eta: float | None) -> str:
+    """"waiting for a free slot (position 2, starts in about 40 s)"; "" when nothing is known."""
+    parts = [f"position {position}"] if position else []
+    if eta is not None:
+        parts.append(f"starts in about {max(1, round(eta))} s")
+    return f"waiting for a free slot ({', '.join(parts)})" if parts else ""
 
 
 def metrics_strip(snap: Snapshot) -> None:
@@ -270,15 +284,96 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}%"
 
 
-def live(page: str, body, active: bool) -> None:
-    """Run `body(snapshot)` now, and again every POLL_SECONDS while the job is active."""
-    @st.fragment(run_every=POLL_SECONDS if active else None)
-    def _poll() -> None:
+# ------------------------------------------------------------- the live view
+# A running page is refreshed in parts, each an st.fragment with its own cadence: the status and
+# numbers often (cheap), the charts less often, and only while the job trains: a queued or
+# loading page polls its status alone, a resting one nothing. When the job's phase changes
+# (queued -> training -> paused...), the status part redraws the whole page once, which declares
+# the parts again with the cadence of the new phase.
+STATUS_EVERY = {"queued": 1.0, "loading": 0.5, "running": POLL_SECONDS}   # seconds, by status
+NO_TOOLBAR = {"displayModeBar": False}
+LIVE_LOG = "PLAYGROUND_LIVE_LOG"   # a file: each live refresh appends "time page part thread-ms" (measuring)
+
+
+def phase(snap: Snapshot) -> str:
+    """"training", "waiting" (queued, loading) or "resting": what the page's parts poll for."""
+    return "training" if snap.status == "running" else "waiting" if snap.active else "resting"
+
+
+def part_every(snap: Snapshot, every: float) -> float | None:
+    """A chart part's cadence: `every` seconds while the job trains, else no polling at all."""
+    return every if phase(snap) == "training" else None
+
+
+def live(page: str, body: Callable[[Snapshot], None], active: bool) -> None:
+    """The status part: `body(snapshot)` now, and again while the job is active (STATUS_EVERY);
+    the whole page is redrawn once when the job's phase changes."""
+    job = get_job(page)
+    drawn = job.snapshot() if job is not None else None
+    every = STATUS_EVERY.get(drawn.status, POLL_SECONDS) if active and drawn is not None else None
+
+    @st.fragment(run_every=every)
+    def _status() -> None:
         job = get_job(page)
         if job is None:
             return
         snap = job.snapshot()
+        _measured(page, "status", body, snap)
+        if every is not None and phase(snap) != phase(drawn):
+            st.rerun()   # e.g. queued -> training: the charts start polling; training ended: buttons
+    _status()
+
+
+def live_part(page: str, name: str, body: Callable[[Snapshot], None], every: float) -> None:
+    """A part of the live view with its own cadence, polled only while the job trains."""
+    job = get_job(page)
+    if job is None:
+        return
+
+    @st.fragment(run_every=part_every(job.snapshot(), every))
+    def _part() -> None:
+        job = get_job(page)
+        if job is not None:
+            _measured(page, name, body, job.snapshot())
+    _part()
+
+
+def _measured(page: str, part: str, body: Callable[[Snapshot], None], snap: Snapshot) -> None:
+    """Run one refresh; with PLAYGROUND_LIVE_LOG set, log its CPU time (this thread's) for
+    scripts/measure_live_view.py."""
+    path = os.environ.get(LIVE_LOG)
+    if not path:
         body(snap)
-        if not snap.active and active:
-            st.rerun()  # training ended: redraw the whole page once (buttons, Draw model)
-    _poll()
+        return
+    start = time.thread_time()
+    body(snap)
+    with open(path, "a") as log:
+        log.write(f"{time.time():.3f} {page} {part} {1000 * (time.thread_time() - start):.3f}\n")
+
+
+def chart(page: str, name: str, key: Hashable, build: Callable[[], go.Figure]) -> None:
+    """Draw the page's chart `name` (element key "{page}-chart:{name}"), built by `build()` only
+    when `key` differs from the last draw's: an unchanged snapshot reuses the same figure."""
+    st.plotly_chart(cached_figure(page, name, key, build), key=f"{page}-chart:{name}", config=NO_TOOLBAR)
+
+
+def cached_figure(page: str, name: str, key: Hashable, build: Callable[[], go.Figure]) -> go.Figure:
+    slot = f"{page}-figure:{name}"
+    held = st.session_state.get(slot)
+    if held is not None and _same(held[0], key):
+        return held[1]
+    figure = build()
+    st.session_state[slot] = (key, figure)
+    return figure
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except ValueError:     # numpy arrays inside a key: compare them whole
+        return False
+
+
+def history_key(history: tuple) -> tuple:
+    """What identifies a run's curves: new epochs add records, and a new run starts afresh."""
+    return len(history), history[0] if history else None, history[-1] if history else None
