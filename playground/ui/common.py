@@ -319,7 +319,7 @@ def live(page: str, body: Callable[[Snapshot], None], active: bool) -> None:
             return
         snap = job.snapshot()
         _measured(page, "status", body, snap)
-        if every is not None and phase(snap) != phase(drawn):
+        if every is not None and (phase(snap) != phase(drawn) or not snap.active):
             st.rerun()   # e.g. queued -> training: the charts start polling; training ended: buttons
     _status()
 

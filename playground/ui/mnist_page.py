@@ -15,6 +15,7 @@ PAGE = "mnist"
 BASE = cfg.preset("784-100-10, SGD (tutorial)")
 GALLERY = 32             # misread digits shown in the Mistakes tab
 TABLE_ROWS = 200         # rows of the Predictions table
+CURVES_EVERY = 1.0       # seconds between redraws of the curves while training
 RESULTS_POLL = 2.0       # seconds between refreshes of the result tabs while training
 NO_TOOLBAR = {"displayModeBar": False}
 TABS = ("Confusion matrix", "Mistakes", "Look at one digit", "Predictions")
@@ -38,8 +39,8 @@ def render() -> None:
     shown_source = data_source(job, config)
     job = common.controls(PAGE, config)
     snap = job.snapshot()
-    common.live(PAGE, lambda s: view(s, shown_source), snap.active)
-    results(snap.active)
+    live_view(shown_source, snap.active)
+    results(snap)
     code_box(config)
 
 
@@ -48,8 +49,8 @@ def last_run(job: Job) -> None:
     snap = job.snapshot()
     if snap.active:
         st.button("Pause", icon=":material/pause:", key=f"{PAGE}:pause-anyway", on_click=job.pause)
-    common.live(PAGE, lambda s: view(s, ""), snap.active)
-    results(snap.active)
+    live_view("", snap.active)
+    results(snap)
 
 
 # ------------------------------------------------------------------ data source
@@ -97,7 +98,13 @@ def download_full(config: cfg.Config) -> None:
 
 
 # ------------------------------------------------------------------ live view
-def view(snap: Snapshot, shown_source: str) -> None:
+def live_view(shown_source: str, active: bool) -> None:
+    """Status and numbers every 0.5 s while active; the curves on their own cadence while training."""
+    common.live(PAGE, lambda snap: status(snap, shown_source), active)
+    common.live_part(PAGE, "curves", curves, CURVES_EVERY)
+
+
+def status(snap: Snapshot, shown_source: str) -> None:
     common.status_line(snap)
     if snap.status == "loading":
         if snap.progress is not None:
@@ -112,18 +119,25 @@ def view(snap: Snapshot, shown_source: str) -> None:
         st.progress(min(1.0, max(0.0, snap.epoch_fraction)),
                     text=f"epoch {epoch} of {snap.config.epochs}: "
                          f"{snap.epoch_fraction:.0%} of the training digits seen")
+
+
+def curves(snap: Snapshot) -> None:
+    """Epoch curves change at epoch ends only: between them the same figures are sent again."""
+    key = common.history_key(snap.history)
     left, right = st.columns(2)
-    left.plotly_chart(charts.loss_curves(snap.history), key=f"{PAGE}-chart:loss", config=NO_TOOLBAR)
-    right.plotly_chart(charts.accuracy_curves(snap.history), key=f"{PAGE}-chart:acc", config=NO_TOOLBAR)
-    steps = [s for s, _ in snap.step_losses]
-    losses = [v for _, v in snap.step_losses]
-    st.plotly_chart(charts.step_loss_curve(steps, losses), key=f"{PAGE}-chart:steps", config=NO_TOOLBAR)
+    with left:
+        common.chart(PAGE, "loss", key, lambda: charts.loss_curves(snap.history))
+    with right:
+        common.chart(PAGE, "acc", key, lambda: charts.accuracy_curves(snap.history))
+    last = snap.step_losses[-1] if snap.step_losses else None
+    common.chart(PAGE, "steps", (len(snap.step_losses), last),
+                 lambda: charts.step_loss_curve([s for s, _ in snap.step_losses], [v for _, v in snap.step_losses]))
 
 
 # ------------------------------------------------------------------ results
-def results(active: bool) -> None:
+def results(snap: Snapshot) -> None:
     """The test-set tabs; refreshed every few seconds while training (new epochs bring new numbers)."""
-    @st.fragment(run_every=RESULTS_POLL if active else None)
+    @st.fragment(run_every=common.part_every(snap, RESULTS_POLL))
     def _results() -> None:
         job = common.get_job(PAGE)
         snap = job.snapshot() if job is not None else None
@@ -157,9 +171,11 @@ def confusion_tab(view: MnistView) -> None:
     st.caption("Each row is a true digit, each column what the network said. "
                "The diagonal is right; everything else is a mix-up.")
     left, right = st.columns([1.2, 1])
-    left.plotly_chart(charts.confusion_matrix(view.confusion), key=f"{PAGE}-chart:cm", config=NO_TOOLBAR)
-    right.plotly_chart(charts.per_class_accuracy(per_class_accuracy(view.confusion)), key=f"{PAGE}-chart:pca",
-                       config=NO_TOOLBAR)
+    key = view.confusion.tobytes()      # both charts follow from the confusion counts
+    with left:
+        common.chart(PAGE, "cm", key, lambda: charts.confusion_matrix(view.confusion))
+    with right:
+        common.chart(PAGE, "pca", key, lambda: charts.per_class_accuracy(per_class_accuracy(view.confusion)))
 
 
 def mistakes_tab(view: MnistView, wrong: np.ndarray) -> None:

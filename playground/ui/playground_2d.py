@@ -11,6 +11,9 @@ from playground.models import n_outputs
 from playground.ui import common
 
 PAGE = "2d"
+SURFACE_EVERY = 0.5    # seconds between redraws while training: the decision surface, the star
+CURVES_EVERY = 1.0     # loss and accuracy curves
+NETWORK_EVERY = 2.0    # the network diagram (the heaviest chart)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -38,7 +41,7 @@ def render() -> None:
     show_test = st.toggle("Show test data", value=False, key=f"{PAGE}:show-test")
     discretize = st.toggle("Discretize output", value=False, key=f"{PAGE}:discretize",
                            help="Show hard class regions instead of shaded probabilities")
-    common.live(PAGE, lambda snap: view(snap, show_test, discretize), job.snapshot().active)
+    live_view(show_test, discretize, job.snapshot().active)
     common.code_box(config)
 
 
@@ -48,26 +51,46 @@ def _regenerate() -> None:
     common.request_reset(PAGE)
 
 
-def view(snap: Snapshot, show_test: bool, discretize: bool) -> None:
-    config = snap.config
-    common.status_line(snap)
-    common.metrics_strip(snap)
-    train_xy, test_xy = points(config.dataset, config.n_points, config.noise, config.test_ratio, config.seed)
+# ------------------------------------------------------------------ live view
+def live_view(show_test: bool, discretize: bool, active: bool) -> None:
+    """Status and numbers every 0.5 s while active; the charts on their own cadence while training."""
+    common.live(PAGE, status, active)
     left, right = st.columns([1.1, 1])
     with left:
-        task = config.task
-        st.plotly_chart(charts.decision_surface(snap.surface, toy.DOMAIN, task, train_xy,
-                                                test_xy if show_test else None, discretize,
-                                                toy.n_classes(config.dataset)),
-                        key=f"{PAGE}-chart:surface", config={"displayModeBar": False})
+        common.live_part(PAGE, "surface", lambda snap: surface(snap, show_test, discretize), SURFACE_EVERY)
     with right:
-        st.plotly_chart(charts.loss_curves(snap.history), key=f"{PAGE}-chart:loss", config={"displayModeBar": False})
-        st.plotly_chart(charts.accuracy_curves(snap.history), key=f"{PAGE}-chart:acc",
-                        config={"displayModeBar": False})
-    st.plotly_chart(charts.network_diagram(snap.layer_sizes or _planned_sizes(config), snap.weights,
-                                           toy.feature_names(config.features), list(config.activations),
-                                           snap.neuron_maps),
-                    key=f"{PAGE}-chart:network", config={"displayModeBar": False})
+        common.live_part(PAGE, "curves", curves, CURVES_EVERY)
+    common.live_part(PAGE, "network", network, NETWORK_EVERY)
+
+
+def status(snap: Snapshot) -> None:
+    common.status_line(snap)
+    common.metrics_strip(snap)
+
+
+def surface(snap: Snapshot, show_test: bool, discretize: bool) -> None:
+    config = snap.config
+    key = (snap.updated, config, show_test, discretize)
+
+    def build():
+        train_xy, test_xy = points(config.dataset, config.n_points, config.noise, config.test_ratio, config.seed)
+        return charts.decision_surface(snap.surface, toy.DOMAIN, config.task, train_xy,
+                                       test_xy if show_test else None, discretize, toy.n_classes(config.dataset))
+    common.chart(PAGE, "surface", key, build)
+
+
+def curves(snap: Snapshot) -> None:
+    key = common.history_key(snap.history)
+    common.chart(PAGE, "loss", key, lambda: charts.loss_curves(snap.history))
+    common.chart(PAGE, "acc", key, lambda: charts.accuracy_curves(snap.history))
+
+
+def network(snap: Snapshot) -> None:
+    config = snap.config
+    common.chart(PAGE, "network", (snap.updated, config),
+                 lambda: charts.network_diagram(snap.layer_sizes or _planned_sizes(config), snap.weights,
+                                                toy.feature_names(config.features), list(config.activations),
+                                                snap.neuron_maps))
 
 
 def _planned_sizes(config: cfg.Config) -> tuple[int, ...]:
