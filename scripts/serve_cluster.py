@@ -120,6 +120,16 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a port something already listens on: its health answers would pass for ours."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)    # as nginx and uvicorn bind
+        try:
+            s.bind((host, port))
+        except OSError as error:
+            raise RuntimeError(f"{listen_address(host, port)} is not free: {error.strerror}") from None
+
+
 def health(url: str, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=timeout) as response:
@@ -287,12 +297,17 @@ def start_cluster(servers: int | None = None, port: int | None = None, host: str
     if servers is None:
         servers = len(gpus) if gpus else 2
     servers = 0 if upstreams else servers
-    if not upstreams and (servers is None or servers < 1):
+    if not upstreams and servers < 1:
         raise ValueError("need at least one app server")
     if backend_ports is not None and len(backend_ports) != servers:
         raise ValueError(f"{servers} servers but {len(backend_ports)} backend ports")
     if max_jobs is None and not upstreams:
         max_jobs = default_max_jobs(servers, gpus)
+
+    port = port or free_port(host)
+    check_port_free(host, port)
+    for backend_port in backend_ports or []:
+        check_port_free("127.0.0.1", backend_port)
 
     run = Path(run_dir) if run_dir else Path(tempfile.mkdtemp(prefix="neural-playground-cluster-"))
     run.mkdir(parents=True, exist_ok=True)
@@ -307,7 +322,6 @@ def start_cluster(servers: int | None = None, port: int | None = None, host: str
     else:
         temp = run / "temp"
         temp.mkdir(exist_ok=True)
-    port = port or free_port(host)
     cluster = Cluster(run, host, port, list(upstreams or []), temp_dir=temp)
     try:
         for i in range(servers):
@@ -337,7 +351,7 @@ def start_cluster(servers: int | None = None, port: int | None = None, host: str
         with open(run / "nginx-error.log", "ab") as out:
             cluster.nginx = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
                                              stdin=subprocess.DEVNULL, start_new_session=True)
-        while not health(cluster.url, timeout=1):
+        while not health(cluster.url, timeout=1) or cluster.dead():
             if cluster.dead():
                 raise RuntimeError(f"{', '.join(cluster.dead())} exited while starting")
             if time.monotonic() > deadline:
@@ -408,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"serve_cluster: {error}", file=sys.stderr)
             return 2
         return 0
+    signal.signal(signal.SIGINT, signal.default_int_handler)    # even where a shell started us ignoring it
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_stop)
     backend_ports = ([args.backend_port + i for i in range(args.servers)]
@@ -419,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
                                 backend_ports, args.upstream, args.run_dir)
         print(f"Neural Playground on {cluster.url}  (balancer {listen_address(args.host, args.port)})")
         for b in cluster.backends:
-            limits = [f"PLAYGROUND_MAX_JOBS={b.max_jobs}" if b.max_jobs is not None else "job limit: app default",
+            limits = [f"PLAYGROUND_MAX_JOBS={b.max_jobs}" if b.max_jobs is not None
+                      else "job limit: the app's default (8 with a GPU)",
                       f"CUDA_VISIBLE_DEVICES={b.gpu}" if b.gpu is not None else ""]
             print(f"  app server {b.url}  {'  '.join(x for x in limits if x)}  log {b.log}")
         for address in args.upstream or []:

@@ -33,11 +33,8 @@ websockets_sync = pytest.importorskip("websockets.sync.client", reason="the webs
 from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(serve_cluster.find_nginx() is None,
-                       reason="nginx is not installed (apt-get install nginx-light; .ci/run installs it)"),
-]
+pytestmark = pytest.mark.slow
+NO_NGINX = "nginx is not installed (apt-get install nginx-light; .ci/run installs it)"
 
 UPLOAD_LIMIT = 16 * 1024 * 1024          # .streamlit/config.toml: maxUploadSize = 16 (MB)
 
@@ -115,6 +112,8 @@ class Browser:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
+    if serve_cluster.find_nginx() is None:
+        pytest.skip(NO_NGINX)
     tmp = tmp_path_factory.mktemp("cluster")
     balancer_port, *backend_ports = free_ports(3)
     env = {"PLAYGROUND_DATA_DIR": str(tmp / "no-mnist"), "XDG_CACHE_HOME": str(tmp / "cache"),
@@ -129,6 +128,20 @@ def cluster(tmp_path_factory):
     assert "temporarily disabled" not in errors and "no live upstreams" not in errors, errors
     for log in (tmp / "run").glob("server-*.log"):
         assert "Traceback" not in log.read_text(), log.read_text()
+
+
+def group_gone(pgid: int, wait: float = 5.0) -> bool:
+    """No process left in the group; killed children may be zombies for a moment, until init
+    (their new parent) reaps them."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
 
 
 def browsers_by_server(url: str, servers: set[str]) -> dict[str, Browser]:
@@ -219,12 +232,23 @@ def test_stop_leaves_no_process(cluster):
     started = time.monotonic()
     running.stop()
     took = time.monotonic() - started
-    for pgid in groups:
-        with pytest.raises(ProcessLookupError):
-            os.killpg(pgid, 0)
+    assert all(group_gone(pgid) for pgid in groups)
     for address in [url.removeprefix("http://"), *servers]:
         host, port = address.rsplit(":", 1)
         with pytest.raises(OSError):
             socket.create_connection((host, int(port)), timeout=2).close()
     print(f"stopped in {took:.1f} s")
     assert took < 15
+
+
+def test_stop_ends_the_whole_process_group():
+    """An app server's children (training workers) go with it, even one that ignores SIGTERM."""
+    import subprocess
+    leader = subprocess.Popen(["bash", "-c", "sleep 300 & (trap '' TERM; sleep 300) & wait"], start_new_session=True)
+    deadline = time.monotonic() + 10
+    while len(serve_cluster.group_members(leader.pid)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(serve_cluster.group_members(leader.pid)) >= 3    # bash and its two sleeps
+    serve_cluster.stop_groups([leader], timeout=1)
+    assert leader.returncode is not None
+    assert group_gone(leader.pid)
