@@ -2,6 +2,7 @@
 and the metrics strip. The only place besides the pages that imports streamlit."""
 from __future__ import annotations
 
+import gc
 import os
 import time
 from typing import Any, Callable, Hashable
@@ -377,3 +378,10 @@ def _same(a: Any, b: Any) -> bool:
 def history_key(history: tuple) -> tuple:
     """What identifies a run's curves: new epochs add records, and a new run starts afresh."""
     return len(history), history[0] if history else None, history[-1] if history else None
+
+
+# Streamlit runs a full garbage collection after every script run, each poll of a fragment
+# included (runner.postScriptGC). With torch, plotly and Streamlit loaded, that walk of the heap
+# cost ~100 ms a poll, most of a live page's CPU. What is loaded by now stays for the server's
+# life: leave it out of those collections (objects made later are collected as before).
+gc.freeze()
