@@ -144,6 +144,8 @@ def _exited(process: subprocess.Popen) -> bool:
     """Has it exited? Without reaping it: a zombie leader keeps its process-group id reserved."""
     if process.returncode is not None:
         return True
+    if not hasattr(os, "waitid"):                            # not Linux: reap it
+        return process.poll() is not None
     try:
         return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
     except ChildProcessError:
@@ -166,6 +168,12 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
+def _group_alive(process: subprocess.Popen) -> bool:
+    if os.path.isdir("/proc"):
+        return bool(group_members(process.pid))
+    return not _exited(process)                              # without /proc: the leader stands for its group
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)
@@ -181,11 +189,10 @@ def stop_groups(processes: list[subprocess.Popen], timeout: float = 15.0) -> Non
     for process in running:
         _signal_group(process.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(group_members(p.pid) for p in running):
+    while time.monotonic() < deadline and any(_group_alive(p) for p in running):
         time.sleep(0.05)
-    for process in running:
-        if group_members(process.pid):
-            _signal_group(process.pid, signal.SIGKILL)
+    for process in running:                                  # stragglers, or a group that ignored SIGTERM
+        _signal_group(process.pid, signal.SIGKILL)
     for process in running:
         try:
             process.wait(10)
