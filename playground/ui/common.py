@@ -5,8 +5,9 @@ from __future__ import annotations
 import gc
 import os
 import time
-from typing import Any, Callable, Hashable
+from typing import Any, Callable
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -352,27 +353,30 @@ def _measured(page: str, part: str, body: Callable[[Snapshot], None], snap: Snap
         log.write(f"{time.time():.3f} {page} {part} {1000 * (time.thread_time() - start):.3f}\n")
 
 
-def chart(page: str, name: str, key: Hashable, build: Callable[[], go.Figure]) -> None:
+def chart(page: str, name: str, key: tuple, build: Callable[[], go.Figure]) -> None:
     """Draw the page's chart `name` (element key "{page}-chart:{name}"), built by `build()` only
-    when `key` differs from the last draw's: an unchanged snapshot reuses the same figure."""
+    when `key`, what the chart shows, differs from the last draw's (see `same_key`)."""
     st.plotly_chart(cached_figure(page, name, key, build), key=f"{page}-chart:{name}", config=NO_TOOLBAR)
 
 
-def cached_figure(page: str, name: str, key: Hashable, build: Callable[[], go.Figure]) -> go.Figure:
+def cached_figure(page: str, name: str, key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
     slot = f"{page}-figure:{name}"
     held = st.session_state.get(slot)
-    if held is not None and _same(held[0], key):
+    if held is not None and same_key(held[0], key):
         return held[1]
     figure = build()
     st.session_state[slot] = (key, figure)
     return figure
 
 
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b)
-    except ValueError:     # numpy arrays inside a key: compare them whole
-        return False
+def same_key(a: Any, b: Any) -> bool:
+    """Numpy arrays match by identity: a snapshot replaces its arrays, never changes them, and the
+    cache holds the old one, so a new picture is always a new object. Anything else by ==."""
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(same_key(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return a is b
+    return bool(a == b)
 
 
 def history_key(history: tuple) -> tuple:

@@ -70,7 +70,7 @@ def status(snap: Snapshot) -> None:
 
 def surface(snap: Snapshot, show_test: bool, discretize: bool) -> None:
     config = snap.config
-    key = (snap.updated, config, show_test, discretize)
+    key = (snap.surface, config, show_test, discretize)
 
     def build():
         train_xy, test_xy = points(config.dataset, config.n_points, config.noise, config.test_ratio, config.seed)
@@ -87,7 +87,7 @@ def curves(snap: Snapshot) -> None:
 
 def network(snap: Snapshot) -> None:
     config = snap.config
-    common.chart(PAGE, "network", (snap.updated, config),
+    common.chart(PAGE, "network", (snap.layer_sizes, snap.weights, snap.neuron_maps, config),
                  lambda: charts.network_diagram(snap.layer_sizes or _planned_sizes(config), snap.weights,
                                                 toy.feature_names(config.features), list(config.activations),
                                                 snap.neuron_maps))

@@ -10,11 +10,14 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import plotly.io
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import close_jobs
 
+from datasets import toy
+from playground import charts as chart_fns
 from playground import config as cfg
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -296,3 +299,131 @@ def test_form_comes_back_with_the_run_settings_after_a_page_switch(at):
     at.switch_page("playground/ui/playground_2d.py").run()
     assert not at.exception
     assert at.sidebar.text_input(key="2d:hidden").value == "7"
+
+
+# ------------------------------------------------------------------ live view: what a poll costs
+BUILDERS = ("decision_surface", "loss_curves", "accuracy_curves", "network_diagram")
+
+
+@pytest.fixture
+def builds(monkeypatch) -> dict[str, int]:
+    """How many times each chart of the page has been built (the page calls playground.charts)."""
+    from playground import charts as chart_module
+    counts = dict.fromkeys(BUILDERS, 0)
+    for name in BUILDERS:
+        def counted(*args, _real=getattr(chart_module, name), _name=name, **kwargs):
+            counts[_name] += 1
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(chart_module, name, counted)
+    return counts
+
+
+def none_built(counts: dict[str, int]) -> bool:
+    return not any(counts.values())
+
+
+def figure(at: AppTest, name: str):
+    return at.session_state[f"{PAGE}-figure:{name}"][1]
+
+
+def sent(at: AppTest, name: str) -> dict:
+    """The chart as the page sent it, without the template (Streamlit's theme fills it)."""
+    spec = charts(at)[name]
+    spec["layout"].pop("template", None)
+    return spec
+
+
+def built_here(fig) -> dict:
+    spec = json.loads(plotly.io.to_json(fig, validate=False))
+    spec["layout"].pop("template", None)
+    return spec
+
+
+def test_an_idle_page_builds_no_chart_when_it_reruns(at, builds):
+    shown = {name: figure(at, name) for name in ("surface", "loss", "acc", "network")}
+    at.run()
+    at.run()
+    assert none_built(builds)
+    assert all(figure(at, name) is fig for name, fig in shown.items())     # the same objects, sent again
+    assert set(charts(at)) == {"surface", "loss", "acc", "network"}
+
+
+def test_a_new_snapshot_rebuilds_the_figures_and_an_unchanged_one_reuses_them(at, builds):
+    small(at)
+    at.button(key="2d:step").click().run()
+    wait_idle(at)
+    before = figure(at, "surface")
+    builds.update(dict.fromkeys(BUILDERS, 0))
+    at.run()
+    assert none_built(builds) and figure(at, "surface") is before   # nothing new: nothing built
+    at.button(key="2d:step").click().run()
+    wait_idle(at)
+    assert all(builds[name] >= 1 for name in BUILDERS) and figure(at, "surface") is not before
+    # what is shown is what the chart functions make of the job's latest snapshot
+    snap, config = job(at).snapshot(), job(at).config
+    split = toy.make_split(config.dataset, config.n_points, config.noise, config.test_ratio, config.seed)
+    expected = {
+        "loss": chart_fns.loss_curves(snap.history), "acc": chart_fns.accuracy_curves(snap.history),
+        "surface": chart_fns.decision_surface(snap.surface, toy.DOMAIN, config.task, (split.train.x, split.train.y),
+                                              None, False, toy.n_classes(config.dataset)),
+        "network": chart_fns.network_diagram(snap.layer_sizes, snap.weights, toy.feature_names(config.features),
+                                             list(config.activations), snap.neuron_maps),
+    }
+    for name, fig in expected.items():
+        assert sent(at, name) == built_here(fig), name
+
+
+def test_a_display_toggle_rebuilds_only_the_surface(at, builds):
+    at.toggle(key="2d:show-test").set_value(True).run()
+    assert builds == dict(dict.fromkeys(BUILDERS, 0), decision_surface=1)
+
+
+def test_a_queued_page_polls_its_status_and_builds_no_chart(at, builds):
+    from playground import workers
+    from playground.jobs import Job
+    pool = workers.default_pool()
+    blockers = [Job(cfg.Config(dataset="circle", n_points=200, hidden=(4,), epochs=10_000)) for _ in range(pool.slots)]
+    try:
+        for blocker in blockers:
+            blocker.play()
+        deadline = time.monotonic() + 20
+        while pool.running < pool.slots and time.monotonic() < deadline:
+            time.sleep(0.05)
+        small(at)
+        at.button(key="2d:play").click().run()
+        poll_until(at, lambda a: "waiting for a free slot (position 1" in " ".join(m.value for m in a.markdown))
+        builds.update(dict.fromkeys(BUILDERS, 0))
+        for _ in range(3):
+            at.run()
+            assert job(at).snapshot().status == "queued"
+        assert none_built(builds)
+    finally:
+        for blocker in blockers:
+            blocker.close()
+    poll_until(at, lambda a: epoch(a) > 0)           # a slot frees: it trains and the charts follow
+    assert builds["decision_surface"] >= 1 and "model output" in trace_names(charts(at)["surface"])
+    at.button(key="2d:pause").click().run()
+    wait_idle(at)
+
+
+@pytest.mark.parametrize("status, every", [("running", 2.0), ("queued", None), ("loading", None),
+                                           ("idle", None), ("paused", None), ("finished", None)])
+def test_charts_poll_only_while_the_job_trains(status, every):
+    from playground.jobs import Snapshot
+    from playground.ui import common
+    assert common.part_every(Snapshot(cfg.Config(), status=status), 2.0) == every
+
+
+def test_the_status_line_says_the_place_in_the_queue_and_the_wait():
+    def script():
+        from playground import config as cfg
+        from playground.jobs import Snapshot
+        from playground.ui import common
+        common.status_line(Snapshot(cfg.Config(), status="queued", queue_position=2, queue_eta=41.6))
+        common.status_line(Snapshot(cfg.Config(), status="queued", queue_position=3))
+        common.status_line(Snapshot(cfg.Config(), status="queued"))
+    at = AppTest.from_function(script).run()
+    lines = [m.value for m in at.markdown]
+    assert "**waiting for a free slot (position 2, starts in about 42 s)**" in lines[0]
+    assert "**waiting for a free slot (position 3)**" in lines[1]
+    assert "**waiting for a free slot**" in lines[2]
