@@ -1,13 +1,39 @@
-"""For every test: jobs train in threads of the test process (so tests may patch the engine),
-unless a test builds its own `WorkerPool(processes=True)`: tests/test_workers.py does, and the
-browser tests run the real server with worker processes."""
+"""For every test, offline by construction and away from the user's files:
+- the network is blocked except loopback (pytest-socket, pytest.ini's --allow-hosts): a test
+  that tries to leave the machine fails loudly;
+- HOME and the cache folder are a fresh temporary folder, and MNIST mirrors point at a closed
+  local port, for this process and every server or CLI it starts;
+- jobs train in threads of the test process (same protocol, so tests may patch the engine),
+  unless a test builds its own `WorkerPool(processes=True)`: tests/test_workers.py and
+  tests/test_reliability.py do, and the browser tests run the real server with processes.
+"""
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 
-from playground import workers
+OFFLINE_MIRROR = "http://127.0.0.1:9/"   # the discard port: nothing listens, refused at once
+
+
+def pytest_configure(config):
+    home = Path(tempfile.mkdtemp(prefix="playground-tests-home-"))
+    config._playground_home = home
+    os.environ.update({"HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"),
+                       "PLAYGROUND_DATA_DIR": str(home / "no-mnist"),
+                       "PLAYGROUND_MNIST_MIRRORS": OFFLINE_MIRROR})
+
+
+def pytest_unconfigure(config):
+    home = getattr(config, "_playground_home", None)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True, scope="session")
 def threaded_default_pool():
+    from playground import workers
     workers._default = workers.WorkerPool(workers.default_max_jobs(), processes=False)
     yield workers._default
     workers.shutdown()
