@@ -238,3 +238,23 @@ def test_mnist_download_button(page, offline, monkeypatch):
     assert "Full MNIST is ready" in texts(at.success)
     assert job(at) is not trained and job(at).snapshot().status == "idle"   # the next Play loads it
     assert metric(at, "Epoch") == "0 / 1" and not at.tabs
+
+
+def test_mnist_resting_page_reuses_its_figures(page, monkeypatch):
+    import json
+
+    import plotly.io
+
+    from playground import charts
+    at = page()
+    train_to_the_end(at, epochs=1)
+    built = []
+    for name in ("loss_curves", "accuracy_curves", "step_loss_curve", "confusion_matrix", "per_class_accuracy"):
+        monkeypatch.setattr(charts, name, lambda *a, _name=name, _real=getattr(charts, name), **k:
+                            built.append(_name) or _real(*a, **k))
+    at.run()
+    at.run()
+    assert built == [] and not at.exception                 # nothing changed: nothing built
+    shown = {e.proto.id.rsplit("-chart:", 1)[-1]: json.loads(e.proto.spec) for e in at.get("plotly_chart")}
+    expected = json.loads(plotly.io.to_json(charts.loss_curves(job(at).snapshot().history), validate=False))
+    assert shown["loss"]["data"] == expected["data"]        # and what is shown is the run's history
