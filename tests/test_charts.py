@@ -19,15 +19,21 @@ def kinds(fig):
     return [type(t).__name__ for t in fig.data]
 
 
+def numbers(spec: dict) -> np.ndarray:
+    """The values of an array as the charts send it (plotly's typed-array form)."""
+    values = np.frombuffer(base64.b64decode(spec["bdata"]), np.dtype(spec["dtype"]).newbyteorder("<"))
+    return values.reshape([int(n) for n in spec["shape"].split(",")]) if "shape" in spec else values
+
+
 def test_curves():
     fig = charts.loss_curves(HISTORY)
-    assert kinds(fig) == ["Scatter", "Scatter"] and list(fig.data[0].y) == [h["train_loss"] for h in HISTORY]
+    assert kinds(fig) == ["Scatter", "Scatter"] and list(numbers(fig.data[0].y)) == [h["train_loss"] for h in HISTORY]
     assert charts.accuracy_curves(HISTORY).layout.yaxis.tickformat == ".0%"
     assert charts.loss_curves([]).data == () and charts.loss_curves([]).layout.annotations
     regression = [dict(h, train_acc=None, test_acc=None) for h in HISTORY]
     assert "regression" in charts.accuracy_curves(regression).layout.annotations[0].text
     steps = charts.step_loss_curve([10, 20, 30], [1.0, 0.5, 0.25])
-    assert len(steps.data) == 2 and steps.data[1].y[-1] > 0.25     # smoothed lags the raw line
+    assert len(steps.data) == 2 and numbers(steps.data[1].y)[-1] > 0.25     # smoothed lags the raw line
     wide = [dict(h, train_loss=10.0 ** -i) for i, h in enumerate(HISTORY)]
     assert charts.loss_curves(wide).layout.yaxis.type == "log"
 
@@ -67,14 +73,14 @@ def test_network_diagram_truncates_big_layers_and_groups_links():
     assert 1 <= len(link_traces) <= 2 * charts.LINK_BUCKETS
     segments = 0
     for trace in link_traces:             # (x0, x1, NaN) per link: the NaN breaks the line
-        x, y = np.asarray(trace.x), np.asarray(trace.y)
+        x, y = numbers(trace.x), numbers(trace.y)
         assert len(x) % 3 == 0 and np.isnan(x[2::3]).all() and np.isnan(y[2::3]).all()
         assert set(x[0::3]) | set(x[1::3]) <= {0.0, 1.0, 2.0} and not np.isnan(y[0::3]).any()
         segments += len(x) // 3
     assert segments == 2 * 32 + 32 * 1    # every drawn neuron's links, once
     assert any("+8 more" in a.text for a in fig.layout.annotations)
     node_traces = [t for t in fig.data if t.mode == "markers"]
-    assert [len(t.x) for t in node_traces] == [2, 32, 1]
+    assert [len(numbers(t.x)) for t in node_traces] == [2, 32, 1]
     assert charts.network_diagram([], []).layout.annotations
 
 
@@ -95,7 +101,8 @@ def test_mnist_views():
 def test_long_runs_are_thinned_but_keep_the_last_epoch():
     history = [dict(HISTORY[0], epoch=i) for i in range(1, 5001)]
     fig = charts.loss_curves(history)
-    assert len(fig.data[0].x) <= charts.MAX_CURVE_POINTS + 1 and fig.data[0].x[-1] == 5000
+    epochs = numbers(fig.data[0].x)
+    assert len(epochs) <= charts.MAX_CURVE_POINTS + 1 and epochs[-1] == 5000
 
 
 def test_network_diagram_pictures_each_neuron_of_small_layers():
@@ -105,7 +112,7 @@ def test_network_diagram_pictures_each_neuron_of_small_layers():
     fig = charts.network_diagram([2, 6, 20, 1], weights, ["x1", "x2"], ["tanh", "tanh"], maps)
     assert [image.x for image in fig.layout.images] == [0.0, 1.0]   # one picture sheet per small column
     assert all(image.source.startswith("data:image/png;base64,") for image in fig.layout.images)
-    assert [len(t.x) for t in fig.data if t.mode == "markers"] == [20, 1]   # the 20-neuron layer keeps circles
+    assert [len(numbers(t.x)) for t in fig.data if t.mode == "markers"] == [20, 1]   # the 20-neuron layer: circles
 
 
 def png_pixels(uri: str) -> np.ndarray:
@@ -166,3 +173,11 @@ def test_charts_are_what_plotly_validation_makes_of_them(name):
 def test_numbers_travel_as_binary_arrays():
     spec = json.loads(plotly.io.to_json(charts.loss_curves(HISTORY), validate=False))
     assert set(spec["data"][0]["y"]) == {"dtype", "bdata"}
+
+
+@pytest.mark.parametrize("values, dtype", [(np.linspace(-1, 1, 7), "f8"), (np.linspace(0, 1, 5, dtype=np.float32), "f4"),
+                                           (np.arange(9, dtype=np.int32), "i4"), (np.eye(3), "f8")])
+def test_arrays_are_encoded_as_plotly_itself_encodes_them(values, dtype):
+    from _plotly_utils.utils import to_typed_array_spec
+    assert charts._wire(values, dtype) == to_typed_array_spec(values)
+    assert np.array_equal(numbers(charts._wire(values, dtype)), values)
