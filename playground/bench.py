@@ -169,8 +169,9 @@ def surface_ms(device: torch.device, repeat: int = 20) -> float:
 
 
 def draw_latency_ms(data_dir: str | None, n: int = 200) -> dict:
-    """Canvas RGBA (280x280) -> digits.to_mnist -> forward pass, on the CPU, for each MLP preset."""
-    from playground import digits
+    """Canvas RGBA (280x280) -> digits.to_mnist -> forward pass, on one CPU thread, for each
+    MLP preset and the bundled digit reader."""
+    from playground import reader
     from playground.checkpoints import Predictor
     split = datasets.load(cfg.from_dict(dict(cfg.MNIST_BASE)), data_dir)
     picks = np.random.default_rng(0).choice(len(split.test), n, replace=False)
@@ -178,18 +179,27 @@ def draw_latency_ms(data_dir: str | None, n: int = 200) -> dict:
     results = {}
     for name, settings in cfg.MNIST_PRESETS.items():
         config = cfg.from_dict(settings)
-        if config.model != "mlp":
-            continue
-        predictor = Predictor.from_model(config, build_model(config, 784, 10), 784, 10)
+        if config.model == "mlp":
+            results[name] = _latency(Predictor.from_model(config, build_model(config, 784, 10), 784, 10), canvases)
+    worst = max(results.values(), key=lambda r: r["p95"])
+    return {"worst_p50": worst["p50"], "worst_p95": worst["p95"], "by_preset": results,
+            "reader": _latency(reader.load(), canvases)}
+
+
+def _latency(predictor, canvases: list[np.ndarray]) -> dict:
+    from playground import digits
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
         times = []
         for canvas in canvases:
             start = time.perf_counter()
             predictor.proba(digits.to_mnist(canvas))
             times.append(time.perf_counter() - start)
-        ms = 1000 * np.array(times)
-        results[name] = {"p50": round(float(np.percentile(ms, 50)), 2), "p95": round(float(np.percentile(ms, 95)), 2)}
-    worst = max(results.values(), key=lambda r: r["p95"])
-    return {"worst_p50": worst["p50"], "worst_p95": worst["p95"], "by_preset": results}
+    finally:
+        torch.set_num_threads(threads)
+    ms = 1000 * np.array(times)
+    return {"p50": round(float(np.percentile(ms, 50)), 2), "p95": round(float(np.percentile(ms, 95)), 2)}
 
 
 def _canvas_from_digit(image28: np.ndarray, side: int = 280) -> np.ndarray:
@@ -261,6 +271,7 @@ def format_extras(extras: dict) -> str:
     draw, live = extras["draw_to_prediction_ms"], extras["live_overhead"]
     peak = extras["peak_gpu_mb_toy"]
     return (f"surface 200x200: {extras['surface_200x200_ms']} ms | draw->prediction (slowest MLP preset) "
-            f"p50 {draw['worst_p50']} ms, p95 {draw['worst_p95']} ms | live UI overhead {live['overhead_percent']}% "
+            f"p50 {draw['worst_p50']} ms, p95 {draw['worst_p95']} ms; digit reader p50 {draw['reader']['p50']} ms, "
+            f"p95 {draw['reader']['p95']} ms | live UI overhead {live['overhead_percent']}% "
             f"({live['alone_steps_per_s']:,} -> {live['live_steps_per_s']:,} steps/s)"
             + (f" | peak GPU memory (toy) {peak} MB" if peak is not None else ""))

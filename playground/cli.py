@@ -36,7 +36,7 @@ def build_parser() -> Parser:
     train.add_argument("--quiet", action="store_true", help="no progress lines")
 
     predict = commands.add_parser("predict", help="read digits from images with a saved model")
-    predict.add_argument("--model", required=True, help="a model saved with train --save")
+    predict.add_argument("--model", help="a model saved with train --save (default: the bundled digit reader)")
     predict.add_argument("images", nargs="+", help="image files (PNG, JPG...) of handwritten digits")
 
     export = commands.add_parser("export-code", help="print a standalone PyTorch script for a config")
@@ -132,9 +132,9 @@ def _print_summary(summary: dict, as_json: bool) -> None:
 
 # ------------------------------------------------------------------ predict
 def cmd_predict(args: argparse.Namespace) -> int:
-    from playground import checkpoints, digits
+    from playground import checkpoints, digits, reader
 
-    predictor = checkpoints.load(args.model)
+    predictor = checkpoints.load(args.model) if args.model else reader.load()
     if predictor.config.dataset != "mnist":
         raise UsageError(f"{args.model} was trained on {predictor.config.dataset}, not on digits (mnist)")
     failed = 0

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -42,6 +43,7 @@ LETTERS = "ACEFHKMNPRUVWXYcefhkmnprtuvwxy"
 
 
 def main() -> None:
+    torch.set_num_threads(1)       # small tensors: one thread is faster (and the results are the same)
     sets = {}
     sets["redrawn_x"], sets["redrawn_y"], sets["redrawn_pen"] = redrawn()
     fonts = [f for f in FONTS if (FONT_DIR / f).is_file()]

@@ -121,3 +121,17 @@ def test_bench_reports_both_ways_and_the_extras(capsys):
     assert "overhead_percent" in extras["live_overhead"] and "quadrants002" in err
     code, _, err = run_cli(capsys, "bench", "--cases", "imagenet")
     assert code == 2 and "unknown bench case" in err
+
+
+def test_predict_without_a_model_uses_the_bundled_reader(capsys, tmp_path):
+    data = np.load(ROOT / "datasets" / "mnist_sample.npz")
+    paths = []
+    for i in range(0, 1000, 100):                              # one digit of each class
+        paths.append(tmp_path / f"digit{i}.png")
+        Image.fromarray(255 - np.kron(data["x_test"][i], np.ones((8, 8), np.uint8))).save(paths[-1])
+    code, out, err = run_cli(capsys, "predict", *map(str, paths))
+    lines = [json.loads(line) for line in out.strip().splitlines()]
+    assert code == 0 and err == "" and [r["image"] for r in lines] == list(map(str, paths))
+    assert all(len(r["probabilities"]) == 10 and r["confidence"] == max(r["probabilities"]) for r in lines)
+    correct = sum(r["digit"] == int(data["y_test"][i]) for r, i in zip(lines, range(0, 1000, 100)))
+    assert correct >= 9, lines

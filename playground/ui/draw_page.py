@@ -1,13 +1,14 @@
-"""Draw a digit: the net trained on the MNIST page reads it as you draw."""
+"""Draw a digit: the bundled digit reader reads it as you draw, next to your own network."""
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
-from playground import charts, checkpoints, digits
+from playground import charts, checkpoints, digits, reader
 from playground import config as cfg
 from playground.checkpoints import CheckpointError, Predictor
 from playground.jobs import Snapshot
@@ -19,46 +20,97 @@ PAGE = "draw"
 MNIST_PAGE = "mnist"
 CANVAS_SIDE = 280
 STROKE = 20             # at 280 px this is about MNIST's stroke at 28 px (2-3 px of the 20 px digit box)
-UNSURE = 0.6            # below this confidence the page says it is not sure
 TEST_IMAGE = "draw:test_image"    # tests put a drawing here instead of using the canvas
 WAITING = "draw:waiting"          # set while the model this page asked for is training
+UPLOADED = "draw:uploaded"        # the uploaded model (a Predictor)
+PICK = "draw:model"               # the picker: "reader", "mnist" or "upload"
+PENDING_PICK = "draw:pick-next"   # set by an upload, applied before the picker is drawn
 NO_TOOLBAR = {"displayModeBar": False}
 TRAIN_LABEL = "Train a good model for me (about 10-30 s)"
 
 
 def render() -> None:
     st.title("Draw a digit")
-    predictor, source = model_in_use()
-    if predictor is None:
-        offer_training()
+    models = available_models()
+    if not models:
+        your_own_network(models)
+        upload_model()
         return
-    st.caption(f"Model: {source}")
+    primary = pick_model(models)
+    st.caption(f"Model: {primary.description}")
     still_training()
     left, right = st.columns([1, 1.3])
     with left:
         drawing = canvas()
     with right:
-        read(drawing, predictor)
-    model_files(predictor)
+        image = read(drawing, primary)
+    if image is not None and len(models) > 1:
+        side_by_side(image, models)
+    your_own_network(models)
+    model_files(primary.predictor)
 
 
-# ------------------------------------------------------------------ which model
-def model_in_use() -> tuple[Predictor | None, str]:
-    """An uploaded model, else the MNIST page's latest one (after its first epoch)."""
-    uploaded = st.session_state.get(f"{PAGE}:uploaded")
+# ------------------------------------------------------------------ which models
+@dataclass(frozen=True)
+class Model:
+    """A model the page can read drawings with."""
+    key: str                 # "reader", "mnist" or "upload"
+    label: str               # the picker's words
+    description: str
+    predictor: Predictor
+
+
+def available_models() -> list[Model]:
+    """The bundled reader, always; the MNIST page's network once it has one; an uploaded file."""
+    try:
+        models = [Model("reader", "Digit reader (bundled CNN)", bundled_description(), reader.load())]
+    except (reader.ReaderMissingError, CheckpointError) as e:
+        st.error(f"The digit reader could not be loaded: {e}")
+        models = []
+    mnist = mnist_model()
+    if mnist is not None:
+        models.append(mnist)
+    uploaded = st.session_state.get(UPLOADED)
     if uploaded is not None:
-        return uploaded, f"uploaded file ({describe(uploaded.config)})"
+        models.append(Model("upload", "Uploaded file", f"uploaded file ({describe(uploaded.config)})", uploaded))
+    return models
+
+
+def bundled_description() -> str:
+    record = reader.record()
+    acc = record.get("mnist_test_accuracy")
+    made = f", {acc:.2%} on the MNIST test set" if acc else ""
+    return (f"{reader.NAME}: {describe(reader.load().config)} trained with drawing-like "
+            f"augmentation{made} (scripts/train_digit_reader.py)")
+
+
+def mnist_model() -> Model | None:
+    """The MNIST page's latest network (after its first epoch), unless this page is waiting
+    for the one it asked for."""
     snap = _mnist_snapshot()
     if snap is None or snap.predictor is None or snap.config.dataset != "mnist":
-        return None, ""
+        return None
     if snap.active and st.session_state.get(WAITING):
-        return None, ""          # the model trained for this page: wait until it is done
+        return None          # the model trained for this page: wait until it is done
     st.session_state.pop(WAITING, None)
     last = snap.latest
     acc = f", test accuracy {last['test_acc']:.1%}" if last and last.get("test_acc") is not None else ""
     sample = " (bundled sample)" if snap.used_sample else ""
-    return snap.predictor, (f"the network trained on the MNIST page{sample}: {describe(snap.config)}, "
-                            f"{snap.epoch} epoch{'s' if snap.epoch != 1 else ''} done{acc}")
+    return Model("mnist", "Your MNIST network", (
+        f"the network trained on the MNIST page{sample}: {describe(snap.config)}, "
+        f"{snap.epoch} epoch{'s' if snap.epoch != 1 else ''} done{acc}"), snap.predictor)
+
+
+def pick_model(models: list[Model]) -> Model:
+    """The picker (shown when there is a choice); the bundled reader unless a file was just uploaded."""
+    by_key = {m.key: m for m in models}
+    if st.session_state.get(PICK) not in by_key:
+        st.session_state[PICK] = "upload" if "upload" in by_key else "reader"
+    if PENDING_PICK in st.session_state:
+        st.session_state[PICK] = st.session_state.pop(PENDING_PICK)
+    if len(models) > 1:
+        st.radio("Read with", list(by_key), format_func=lambda k: by_key[k].label, horizontal=True, key=PICK)
+    return by_key[st.session_state[PICK]]
 
 
 def _mnist_snapshot() -> Snapshot | None:
@@ -74,27 +126,26 @@ def describe(config: cfg.Config) -> str:
     return "-".join(map(str, (784, *config.hidden, 10))) + " MLP"
 
 
-# ------------------------------------------------------------------ no model yet
-def offer_training() -> None:
+# ------------------------------------------------------------------ your own network
+def your_own_network(models: list[Model]) -> None:
+    """Train the MNIST page's draw-ready MLP here, to compare with the reader; its progress."""
     snap = _mnist_snapshot()
     if snap is not None and snap.active:
         if st.session_state.get(WAITING):
-            st.info("Training a digit reader for you: the canvas opens when it is done.",
+            st.info("Training your own network: it appears next to the digit reader when it is done.",
                     icon=":material/hourglass_top:")
-        else:
-            st.info("The MNIST page is training a network: the canvas opens after its first epoch.",
-                    icon=":material/hourglass_top:")
-        common.live(MNIST_PAGE, _training_progress, True)
+            common.live(MNIST_PAGE, _training_progress, True)
         return
     st.session_state.pop(WAITING, None)
+    if any(m.key == "mnist" for m in models):
+        return
     if snap is not None and snap.status in ("failed", "diverged"):
         common.status_line(snap)
-    st.info("There is no trained digit model in this session yet. Train one on the MNIST page, "
-            "upload one, or let the app train a good one now.", icon=":material/info:")
-    st.button(TRAIN_LABEL, type="primary", icon=":material/bolt:", key=f"{PAGE}:train", on_click=train_for_me,
+    st.markdown("#### Compare with a network you train\nTrain one on the MNIST page, or here: the "
+                "tutorial-style MLP then reads your drawing next to the digit reader.")
+    st.button(TRAIN_LABEL, icon=":material/bolt:", key=f"{PAGE}:train", on_click=train_for_me,
               help=f"{describe(cfg.preset(cfg.DRAW_PRESET))} with augmented digits, "
-                   "so it also reads hand-drawn ones")
-    upload_model()
+                   "trained on the MNIST page")
 
 
 def train_for_me() -> None:
@@ -113,19 +164,17 @@ def _training_progress(snap: Snapshot) -> None:
     done = (snap.epoch + snap.epoch_fraction) / snap.config.epochs
     st.progress(min(1.0, max(0.0, done)), text=f"epoch {min(snap.epoch + 1, snap.config.epochs)} "
                                                f"of {snap.config.epochs}")
-    if snap.predictor is not None and not st.session_state.get(WAITING):
-        st.rerun()        # a model exists now: open the canvas
 
 
 def still_training() -> None:
-    """While the MNIST job goes on, say so; the page reloads the better model when it ends."""
+    """While the MNIST job goes on (and its model is shown), say so."""
     snap = _mnist_snapshot()
-    if st.session_state.get(f"{PAGE}:uploaded") is not None or snap is None or not snap.active:
+    if snap is None or not snap.active or st.session_state.get(WAITING):
         return
 
     def note(s: Snapshot) -> None:
-        st.caption(f":material/hourglass_top: still training (epoch {min(s.epoch + 1, s.config.epochs)} of "
-                   f"{s.config.epochs}): the model is updated after each epoch")
+        st.caption(f":material/hourglass_top: your MNIST network is still training (epoch "
+                   f"{min(s.epoch + 1, s.config.epochs)} of {s.config.epochs}): it is updated after each epoch")
     common.live(MNIST_PAGE, note, True)
 
 
@@ -162,32 +211,53 @@ def _clear() -> None:
     st.session_state[key] = st.session_state.get(key, 0) + 1
 
 
-def read(drawing: np.ndarray | None, predictor: Predictor) -> None:
-    """The drawing as the net sees it (28x28, the CLI's preprocessing), its ten probabilities, the verdict."""
+def read(drawing: np.ndarray | None, model: Model) -> np.ndarray | None:
+    """The drawing as the net sees it (28x28, the CLI's preprocessing), its ten probabilities,
+    the verdict; returns the 28x28 image (None when there is nothing to read)."""
     if drawing is None:
         prompt()
-        return
+        return None
     start = time.perf_counter()
     try:
         image = digits.to_mnist(drawing)
     except digits.EmptyDrawingError:
         prompt()
-        return
+        return None
     except digits.ImageError as e:
         st.error(f"That drawing could not be read: {e}")
-        return
-    probs = predictor.proba(image)[0]
+        return None
+    reading = reader.read(model.predictor, image)
     ms = 1000 * (time.perf_counter() - start)
-    digit, confidence = int(probs.argmax()), float(probs.max())
-    if confidence < UNSURE:
-        st.markdown(f"## Not sure: is this a digit?\nMaybe a **{digit}**, but only {confidence:.0%} sure.")
+    if reading.sure:
+        st.markdown(f"## It's a **{reading.digit}**\n{reading.confidence:.0%} sure.")
     else:
-        st.markdown(f"## It's a **{digit}**\n{confidence:.0%} sure.")
+        st.markdown(f"## Not sure: is this a digit?\nMaybe a **{reading.digit}**, "
+                    f"but only {reading.confidence:.0%} sure.")
     small, bars = st.columns([1, 1.5])
     small.plotly_chart(charts.digit_image(image, "what the net sees (28x28)"), key=f"{PAGE}-chart:seen",
                        config=NO_TOOLBAR)
-    bars.plotly_chart(charts.probability_bars(probs), key=f"{PAGE}-chart:bars", config=NO_TOOLBAR)
+    bars.plotly_chart(charts.probability_bars(reading.probabilities), key=f"{PAGE}-chart:bars",
+                      config=NO_TOOLBAR)
     st.caption(f"read in {ms:.0f} ms" if ms >= 1 else f"read in {ms:.1f} ms")
+    return image
+
+
+def side_by_side(image: np.ndarray, models: list[Model]) -> None:
+    """Every model's reading of the same drawing, next to each other."""
+    st.subheader("Side by side: the same drawing, each model's reading")
+    for column, model in zip(st.columns(len(models)), models):
+        reading = reader.read(model.predictor, image)
+        with column:
+            st.markdown(f"**{model.label}**: {short_verdict(reading)}")
+            st.caption(describe(model.predictor.config))
+            st.plotly_chart(charts.probability_bars(reading.probabilities), config=NO_TOOLBAR,
+                            key=f"{PAGE}-chart:compare-{model.key}")
+
+
+def short_verdict(reading: reader.Reading) -> str:
+    if reading.sure:
+        return f"reads **{reading.digit}** ({reading.confidence:.0%} sure)"
+    return f"not sure (maybe {reading.digit}, {reading.confidence:.0%})"
 
 
 def prompt() -> None:
@@ -216,7 +286,8 @@ def upload_model() -> None:
             st.session_state[error_key] = f"That file was not used: {e}"
         else:
             st.session_state[error_key] = None
-            st.session_state[f"{PAGE}:uploaded"] = predictor   # one uploaded model per session
+            st.session_state[UPLOADED] = predictor   # one uploaded model per session
+            st.session_state[PENDING_PICK] = "upload"
             st.rerun()
     if st.session_state.get(error_key):
         st.error(st.session_state[error_key])
