@@ -32,13 +32,15 @@ elapsed_(k) is the k-th smallest. It holds whichever student the server happens 
 (they all press within a second), bounds every student, and at k = N it is the makespan bound
 ceil(N / slots) * solo * margin.
 
-MEMORY. "before" is measured on a warm server (torch imported, worker pool started, the warm-up
-and solo sessions closed and expired), so it compares the class's leftovers, not import costs.
-Streamlit keeps a disconnected session for `server.disconnectedSessionTTL` seconds (default 120;
-this harness starts the server with --ttl, default 2), and it only drops expired sessions when its
-session storage is next written, i.e. when some session disconnects. After the TTL the harness
-therefore opens and closes one small session (the About page) to make Streamlit reap the class,
-waits a few seconds, and measures "after".
+MEMORY. Summed over the server's process tree. "before" is the warm, idle server: torch
+imported, the worker pool started, the warm-up and solo runs done, their sessions expired, and
+their workers retired and replaced (the pool retires an idle worker that grew by 100 MB after
+RETIRE_AFTER = 20 s), so it compares what the class leaves behind, not import costs. Streamlit
+keeps a disconnected session for `server.disconnectedSessionTTL` seconds (default 120; this
+harness starts the server with --ttl, default 2) and drops expired sessions only when its session
+storage is next written, i.e. when some session disconnects; so after the TTL the harness opens
+and closes one session to make Streamlit reap. "after" is then watched until it is back within
+100 MB of "before" (or RETIRE_AFTER + 15 s after the class closed); the JSON says how long it took.
 
 Usage:
   .venv/bin/python scripts/classroom.py --students 8 --slots 2 --mode browser
@@ -113,8 +115,10 @@ class Student:
     curve: dict | None = None           # {"epoch": [...], "train": [...], "test": [...]} from the page
     max_gap: float | None = None        # protocol: longest stretch without a delta, Play -> finished
     max_gap_at: float | None = None     # protocol: when that stretch began, seconds after Play
+    gap_context: list = field(default_factory=list)   # protocol: [s after Play, message, bytes] around it
     updates: int = 0                    # protocol: delta messages, Play -> finished
     error: str = ""
+    timeline: list = field(default_factory=list)   # [seconds after Play, status] at each change
     # filled in by the comparison with a solo Trainer run
     expected_train: str = ""
     expected_test: str = ""
@@ -124,6 +128,16 @@ class Student:
     @property
     def elapsed(self) -> float | None:
         return None if self.start is None or self.finish is None else self.finish - self.start
+
+    def saw(self, status: str) -> None:
+        """Record what the page shows now (statuses and their times)."""
+        if not status or (self.timeline and self.timeline[-1][1] == status):
+            return
+        now = time.monotonic()
+        self.timeline.append([round(now - self.start, 2) if self.start else None, status])
+        self.status = status
+        if status == "training" and self.running_at is None:
+            self.running_at = now
 
 
 # ================================================================== the server and its memory
@@ -172,23 +186,24 @@ def tree_memory(pid: int) -> dict:
     """Summed RSS and PSS (MB) of a process and all its descendants. RSS counts pages shared by
     forked workers once per process; PSS splits them, so it is the fairer total."""
     pids = process_tree(pid)
-    rss = sum(_status_kb(p, "VmRSS") for p in pids) / 1024
+    rss = {p: _status_kb(p, "VmRSS") / 1024 for p in pids}
     pss = sum(_status_kb(p, "Pss", "smaps_rollup") for p in pids) / 1024
-    return {"rss_mb": round(rss, 1), "pss_mb": round(pss, 1), "processes": len(pids)}
+    return {"rss_mb": round(sum(rss.values()), 1), "pss_mb": round(pss, 1), "web_rss_mb": round(rss[pid], 1),
+            "processes": len(pids), "each_rss_mb": {str(p): round(v) for p, v in rss.items()}}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of one process, plus those of its children it has waited for."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def tree_cpu_seconds(pid: int) -> float:
-    """utime + stime of a process tree, in seconds (children that were waited for included)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for p in process_tree(pid):
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / tick
+    return sum(_cpu_seconds(p) for p in process_tree(pid))
 
 
 def machine_busy_seconds() -> float:
@@ -200,25 +215,29 @@ def machine_busy_seconds() -> float:
 
 
 class CpuMeter:
-    """Where the CPU went during a stretch: the server's tree, this harness's tree (its
-    clients, Chromium, the health probe), and everything else on the machine (other users:
-    when that is large, timings are not the app's alone)."""
+    """Where the CPU went during a stretch, in cores: the server's web process, its workers
+    (the rest of its tree), this harness with its clients (Chromium, the health probe), and
+    everything else on the machine (other users: when that is large, timings are not the app's
+    alone)."""
 
     def __init__(self, server_pid: int):
         self.server_pid = server_pid
         self.start = self._read()
 
-    def _read(self) -> tuple[float, float, float, float]:
-        return (time.monotonic(), machine_busy_seconds(), tree_cpu_seconds(self.server_pid),
-                tree_cpu_seconds(os.getpid()))
+    def _read(self) -> tuple[float, ...]:
+        web = _cpu_seconds(self.server_pid)
+        tree = tree_cpu_seconds(self.server_pid)
+        mine = tree_cpu_seconds(os.getpid())          # the server is a child of this process
+        return time.monotonic(), machine_busy_seconds(), web, tree - web, mine - tree
 
     def stop(self) -> dict:
         end = self._read()
-        wall, busy, server, client = (b - a for a, b in zip(self.start, end))
-        other = max(0.0, busy - server - client)
+        wall, busy, web, workers, clients = (b - a for a, b in zip(self.start, end))
+        other = max(0.0, busy - web - workers - clients)
         cores = lambda v: round(v / wall, 2) if wall > 0 else None   # noqa: E731
-        return {"wall_s": round(wall, 1), "machine_cores_busy": cores(busy), "server_cores": cores(server),
-                "client_cores": cores(client), "other_cores": cores(other), "loadavg": os.getloadavg()}
+        return {"wall_s": round(wall, 1), "machine_cores_busy": cores(busy), "server_web_cores": cores(web),
+                "server_workers_cores": cores(workers), "client_cores": cores(clients),
+                "other_cores": cores(other), "loadavg": [round(v, 2) for v in os.getloadavg()]}
 
 
 class Server:
@@ -237,6 +256,8 @@ class Server:
         env = {**os.environ, "PLAYGROUND_MAX_JOBS": str(self.slots),
                "PLAYGROUND_DATA_DIR": str(self.workdir / "no-mnist"), "XDG_CACHE_HOME": str(self.workdir / "cache"),
                "PLAYGROUND_MNIST_MIRRORS": "http://127.0.0.1:9/", **self.extra_env}
+        if "PLAYGROUND_WORKERS" not in self.extra_env:
+            env.pop("PLAYGROUND_WORKERS", None)        # real worker processes, as in a classroom
         self._log = open(self.log_path, "w+")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
@@ -372,6 +393,8 @@ class MemoryWatch:
         self.server, self.interval = server, interval
         self.peak: dict = {"rss_mb": 0.0, "pss_mb": 0.0, "processes": 0}
         self.samples: list[tuple[float, float, float]] = []
+        self.changes: list[dict] = []          # server processes that started or ended (worker churn)
+        self._pids: set[int] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -379,6 +402,12 @@ class MemoryWatch:
     def _run(self) -> None:
         while not self._stop.is_set():
             m = self.server.memory()
+            pids = set(process_tree(self.server.pid))
+            if pids != self._pids:
+                if self._pids:
+                    self.changes.append({"t": round(time.time(), 2), "started": sorted(pids - self._pids),
+                                         "ended": sorted(self._pids - pids)})
+                self._pids = pids
             self.samples.append((time.time(), m["rss_mb"], m["pss_mb"]))
             if m["rss_mb"] > self.peak["rss_mb"]:
                 self.peak = m
@@ -388,15 +417,6 @@ class MemoryWatch:
         self._stop.set()
         self._thread.join(5)
         return self.peak
-
-
-def settled_memory(server: Server, samples: int = 3, every: float = 0.5) -> dict:
-    taken = []
-    for _ in range(samples):
-        taken.append(server.memory())
-        time.sleep(every)
-    taken.sort(key=lambda m: m["rss_mb"])
-    return taken[len(taken) // 2]
 
 
 # ================================================================== solo runs (the expected numbers)
@@ -538,9 +558,7 @@ async def _protocol_train(sessions, students: list[Student], epochs: int, deadli
             await session.click("Play")
             while time.monotonic() < deadline:
                 status = page_status(session.markdown_bold())
-                student.status = status or student.status
-                if status == "training" and student.running_at is None:
-                    student.running_at = time.monotonic()
+                student.saw(status)
                 spd = session.metric("Steps / s")
                 if spd and spd != "–":
                     student.steps_per_s = spd
@@ -569,6 +587,9 @@ async def _protocol_train(sessions, students: list[Student], epochs: int, deadli
             marks = [student.start, *times, student.finish]
             gap, at = max((b - a, a) for a, b in zip(marks, marks[1:]))
             student.max_gap, student.max_gap_at = gap, at - student.start
+            # what the session received around its longest silence (for the report)
+            student.gap_context = [[round(e.t - student.start, 2), e.kind, e.nbytes] for e in session.events
+                                   if at - 3 <= e.t <= at + gap + 1]
         except Exception as e:   # noqa: BLE001 - one student's failure is reported, not raised
             student.error = f"{type(e).__name__}: {e}"
         if session.errors:
@@ -606,11 +627,11 @@ def protocol_warmup(url: str, slots: int, timeout: float = 180) -> None:
     _run_async(go())
 
 
-def reap_disconnected(url: str) -> None:
-    """Open and close one small session: Streamlit drops expired disconnected sessions only
-    when its session storage is written (a disconnect)."""
+def reap_disconnected(url: str, params: dict) -> None:
+    """Open and close one session (the 2D page, as the students had it): Streamlit drops expired
+    disconnected sessions only when its session storage is written, i.e. at a disconnect."""
     async def go() -> None:
-        session = await _protocol_session(url, {}, "reaper", page_name="about")
+        session = await _protocol_session(url, params, "reaper")
         await session.close()
     _run_async(go())
 
@@ -730,9 +751,7 @@ def _browser_follow(pages, students: list[Student], timeout: float) -> None:
                 waiting.remove(i)
                 continue
             status = _browser_status(state)
-            student.status = status or student.status
-            if status == "training" and student.running_at is None:
-                student.running_at = time.monotonic()
+            student.saw(status)
             spd = state["metrics"].get("Steps / s")
             if spd and spd != "–":
                 student.steps_per_s = spd
@@ -798,6 +817,7 @@ class Report:
     health_open: dict | None = None
     memory: dict = field(default_factory=dict)
     cpu: dict | None = None                        # where the CPU went while the class trained
+    process_changes: list = field(default_factory=list)   # server processes started/ended (t: s after Play)
     marks: dict = field(default_factory=dict)
     checks: list = field(default_factory=list)     # [name, ok, detail]
     server_log_problems: list = field(default_factory=list)
@@ -822,9 +842,10 @@ def fair_bounds(elapsed: list[float | None], solo: float, slots: int, margin: fl
 
 
 def run(mode: str = "protocol", students: int = 8, slots: int = 2, open_sessions: int | None = None,
-        epochs: int = 100, ttl: int = 2, margin: float = FAIR_MARGIN, settle: float = 3.0,
-        out: Path | None = None, verbose: bool = True) -> Report:
-    """Start a server, measure solo, run the class, measure memory; returns the Report."""
+        epochs: int = 100, ttl: int = 2, margin: float = FAIR_MARGIN, out: Path | None = None,
+        verbose: bool = True) -> Report:
+    """Start a server, warm it up, time one student alone, run the class, measure memory before
+    and after, compare every result with a solo Trainer run; returns the Report."""
     started = time.monotonic()
     open_sessions = max(open_sessions or students, students)
     report = Report(mode, students, open_sessions, slots, epochs, os.cpu_count() or 1, margin)
@@ -832,76 +853,79 @@ def run(mode: str = "protocol", students: int = 8, slots: int = 2, open_sessions
     say = (lambda *a: print(f"[{time.monotonic() - started:6.1f} s]", *a, file=sys.stderr, flush=True)) \
         if verbose else (lambda *a: None)
     roster = [Student(i, student_params(i, epochs)) for i in range(students)]
+    solo_params = student_params(0, epochs)
     server = Server(slots, ttl).start()
     probe = HealthProbe(server.url)
-    watch = None
+    watch: MemoryWatch | None = None
     expected_jobs = None
+    playwright = browser = None
     try:
         report.memory["cold"] = server.memory()
         say(f"server {server.url} pid {server.pid}; warming up {slots} workers")
         protocol_warmup(server.url, slots)
-        say("warm")
-        solo_params = student_params(0, epochs)
-        # the class's timeout: generous, but bounded
         if mode == "browser":
             from playwright.sync_api import sync_playwright
-            with sync_playwright() as p:
-                browser = _launch(p)
-                try:
-                    solo = Student(-1, solo_params)
-                    contexts, pages = _open_pages(browser, server.url, [solo])
-                    _browser_follow(pages, [solo], timeout=300)
-                    for c in contexts:
-                        c.close()
-                    _finish_solo(report, solo, say)
-                    report.memory["before"] = _quiet_memory(server, ttl, settle, say)
-                    timeout = math.ceil(students / slots) * report.solo_s * 3 + 60
-                    report.marks["open_start"] = time.time()
-                    contexts, pages = _open_pages(browser, server.url, roster)
-                    report.marks["open_end"] = time.time()
-                    watch = MemoryWatch(server)
-                    meter = CpuMeter(server.pid)
-                    report.marks["class_start"] = time.time()
-                    _browser_follow(pages, roster, timeout)
-                    report.marks["class_end"] = time.time()
-                    report.cpu = meter.stop()
-                    for c in contexts:
-                        c.close()
-                    report.marks["closed"] = time.time()
-                finally:
-                    browser.close()
+            playwright = sync_playwright().start()
+            browser = _launch(playwright)
+        say("warm; timing one student alone")
+        if mode == "browser":
+            solo = Student(-1, solo_params)
+            contexts, pages = _open_pages(browser, server.url, [solo])
+            _browser_follow(pages, [solo], timeout=300)
+            for context in contexts:
+                context.close()
         else:
             solo = protocol_solo(server.url, solo_params, epochs, timeout=300)
-            _finish_solo(report, solo, say)
-            report.memory["before"] = _quiet_memory(server, ttl, settle, say)
-            timeout = math.ceil(students / slots) * report.solo_s * 3 + 60
-            watch = MemoryWatch(server)
+        _finish_solo(report, solo, say)
+        report.memory["before"] = _settled(server, ttl, solo_params, since=solo.finish, say=say)
+        timeout = math.ceil(students / slots) * report.solo_s * 3 + 60      # bounded, generous
+        watch = MemoryWatch(server)
+        if mode == "browser":
+            say(f"opening {students} browser contexts")
+            report.marks["open_start"] = time.time()
+            contexts, pages = _open_pages(browser, server.url, roster)
+            report.marks["open_end"] = time.time()
+            meter = CpuMeter(server.pid)
+            report.marks["class_start"] = time.time()
+            _browser_follow(pages, roster, timeout)
+            report.marks["class_end"] = time.time()
+            report.cpu = meter.stop()
+            for context in contexts:
+                context.close()
+            report.marks["closed"] = time.time()
+        else:
             say(f"opening {open_sessions} sessions, {students} will train")
             protocol_class(server.url, roster, open_sessions, epochs, timeout, report.marks,
                            on_class=lambda: CpuMeter(server.pid))
             report.cpu = report.marks.pop("cpu", None)
         report.memory["peak"] = watch.stop()
+        report.process_changes = [{**c, "t": round(c["t"] - report.marks.get("class_start", 0), 2)}
+                                  for c in watch.changes]
         watch = None
-        say("class done; solo Trainer runs for the expected numbers while the sessions expire")
-        expected_jobs = start_expected([s.params for s in roster] + [solo_params])
         report.memory["after_close"] = server.memory()
-        report.memory["after"] = _quiet_memory(server, ttl, settle, say)
-        expected = collect_expected(expected_jobs, students + 1)
+        # the expected numbers: solo Trainer runs in two subprocesses while the sessions expire
+        # (nothing is timed any more); the solo run's config is student 0's
+        expected_jobs = start_expected([s.params for s in roster])
+        say("class done; waiting for the sessions to expire and the memory to come back")
+        report.memory["after"] = _back(server, ttl, solo_params, report.memory["before"], say=say)
+        expected = collect_expected(expected_jobs, students)
         expected_jobs = None
         for student, want in zip(roster, expected):
             if student.finish is not None:
                 compare(student, want)
-        if report.solo and expected[-1]:
-            solo_student = Student(-1, solo_params, **{k: report.solo[k] for k in ("train_loss", "test_loss")})
-            solo_student.curve = report.solo.get("curve")
-            compare(solo_student, expected[-1])
-            report.solo["match"] = solo_student.match
+        solo.params = solo_params
+        compare(solo, expected[0])
+        report.solo["match"] = solo.match
     finally:
         if watch is not None:
             watch.stop()
         if expected_jobs:
             for process, _ in expected_jobs:
                 process.kill()
+        if browser is not None:
+            browser.close()
+        if playwright is not None:
+            playwright.stop()
         probe.stop()
         server.stop()
     m = report.marks
@@ -926,18 +950,66 @@ def _finish_solo(report: Report, solo: Student, say) -> None:
         raise RuntimeError(f"the solo run did not finish: status {solo.status!r} {solo.error}")
     report.solo_s = round(solo.elapsed, 2)
     report.solo = {"elapsed_s": report.solo_s, "steps_per_s": solo.steps_per_s, "train_loss": solo.train_loss,
-                   "test_loss": solo.test_loss, "curve": solo.curve, "max_gap_s": solo.max_gap}
+                   "test_loss": solo.test_loss, "timeline": solo.timeline, "max_gap_s": solo.max_gap}
     say(f"solo: {report.solo_s:.1f} s ({solo.steps_per_s} steps/s)")
 
 
-def _quiet_memory(server: Server, ttl: int, settle: float, say) -> dict:
-    """Wait out the disconnected-session TTL, make Streamlit reap, let the server settle, measure."""
-    time.sleep(ttl + 1)
-    reap_disconnected(server.url)
-    time.sleep(settle)
-    memory = settled_memory(server)
-    say(f"memory: {memory}")
+def retire_after() -> float:
+    """playground.workers.RETIRE_AFTER (an idle worker that grew retires after this many seconds),
+    read from the source so that this harness does not import torch."""
+    try:
+        text = (ROOT / "playground" / "workers.py").read_text()
+        return float(re.search(r"^RETIRE_AFTER\s*=\s*([0-9.]+)", text, re.M).group(1))
+    except (OSError, AttributeError, ValueError):
+        return 20.0
+
+
+def _settled(server: Server, ttl: int, params: dict, since: float | None, say) -> dict:
+    """The warm, idle server: the last run's sessions expired and reaped, its grown workers
+    retired and replaced (they retire RETIRE_AFTER s after their last run), nothing changing."""
+    wait_until = (since or time.monotonic()) + max(ttl + 1, retire_after() + 3)
+    time.sleep(max(0.0, wait_until - time.monotonic()))
+    reap_disconnected(server.url, params)
+    memory = _quiet(server, quiet_for=3.0, max_wait=20.0)
+    say(f"memory before the class: {memory['rss_mb']:.0f} MB RSS ({memory['processes']} processes)")
     return memory
+
+
+def _back(server: Server, ttl: int, params: dict, before: dict, say, max_wait: float | None = None) -> dict:
+    """After the class: wait out the TTL, make Streamlit reap the sessions, then watch the memory
+    until it is back within MEMORY_BACK_MB of `before` (and steady), or `max_wait` s have passed
+    (long enough for grown workers to retire)."""
+    closed = time.monotonic()
+    time.sleep(ttl + 1)
+    reap_disconnected(server.url, params)
+    max_wait = max_wait if max_wait is not None else retire_after() + 15
+    deadline = closed + max_wait
+    memory = server.memory()
+    while time.monotonic() < deadline:
+        memory = _quiet(server, quiet_for=2.0, max_wait=max(1.0, deadline - time.monotonic()))
+        if memory["rss_mb"] - before["rss_mb"] <= MEMORY_BACK_MB:
+            break
+        time.sleep(1.0)
+    memory = {**memory, "seconds_after_close": round(time.monotonic() - closed, 1)}
+    say(f"memory after the class: {memory['rss_mb']:.0f} MB RSS, {memory['seconds_after_close']} s after closing")
+    return memory
+
+
+def _quiet(server: Server, quiet_for: float, max_wait: float, every: float = 0.5) -> dict:
+    """Sample until the tree's processes and RSS (within 5 MB) have not changed for `quiet_for` s."""
+    deadline = time.monotonic() + max_wait
+    last = server.memory()
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(every)
+        now = server.memory()
+        if now["processes"] != last["processes"] or set(now["each_rss_mb"]) != set(last["each_rss_mb"]) \
+                or abs(now["rss_mb"] - last["rss_mb"]) > 5:
+            quiet_since = time.monotonic()
+        last = now
+        if time.monotonic() - quiet_since >= quiet_for:
+            break
+    return last
 
 
 def _row(s: Student) -> dict:
@@ -947,7 +1019,7 @@ def _row(s: Student) -> dict:
             "test_loss": s.test_loss, "expected_train": s.expected_train, "expected_test": s.expected_test,
             "curve_max_rel_diff": s.curve_max_rel_diff, "match": s.match, "max_gap_s": s.max_gap,
             "max_gap_at_s": s.max_gap_at,
-            "updates": s.updates, "error": s.error}
+            "updates": s.updates, "timeline": s.timeline, "gap_context": s.gap_context, "error": s.error}
 
 
 def _check(report: Report, roster: list[Student]) -> None:
@@ -988,9 +1060,14 @@ def _check(report: Report, roster: list[Student]) -> None:
         grown = after["rss_mb"] - before["rss_mb"]
         checks.append(["memory back", grown <= MEMORY_BACK_MB,
                        f"RSS after - before = {grown:+.0f} MB <= {MEMORY_BACK_MB:.0f} MB "
-                       f"(PSS {after['pss_mb'] - before['pss_mb']:+.0f} MB)"])
+                       f"{after.get('seconds_after_close')} s after the class closed "
+                       f"(PSS {after['pss_mb'] - before['pss_mb']:+.0f} MB; web process "
+                       f"{after['web_rss_mb'] - before['web_rss_mb']:+.0f} MB)"])
     else:
         checks.append(["memory back", False, "not measured"])
+    checks.append(["server log clean", not report.server_log_problems,
+                   "no Traceback / ERROR in the server's output" +
+                   (f"; found: {report.server_log_problems[:3]}" if report.server_log_problems else "")])
 
 
 def _git_head() -> str:
@@ -1025,9 +1102,13 @@ def table(report: Report) -> str:
                          f"timeouts {h['timeouts']}")
     if report.cpu:
         c = report.cpu
-        lines.append(f"CPU while training ({c['wall_s']} s, in cores): machine {c['machine_cores_busy']}, server tree "
-                     f"{c['server_cores']}, clients {c['client_cores']}, other users {c['other_cores']}; "
+        lines.append(f"CPU while training ({c['wall_s']} s, in cores): machine {c['machine_cores_busy']}, server web "
+                     f"process {c['server_web_cores']}, its workers {c['server_workers_cores']}, clients "
+                     f"{c['client_cores']}, other users {c['other_cores']}; "
                      f"load average {' '.join(f'{v:.1f}' for v in c['loadavg'])}")
+        if (c.get("other_cores") or 0) > 0.25 * report.cores:
+            lines.append(f"NOTE: other processes on this machine used {c['other_cores']} of {report.cores} cores while "
+                         f"the class trained: the timings are not the app's alone")
     mem = report.memory
     parts = [f"{k} {mem[k]['rss_mb']:.0f}" for k in ("cold", "before", "peak", "after_close", "after") if k in mem]
     pss = [f"{k} {mem[k]['pss_mb']:.0f}" for k in ("cold", "before", "peak", "after_close", "after") if k in mem]
@@ -1035,6 +1116,9 @@ def table(report: Report) -> str:
                  f"{mem.get('peak', {}).get('processes')})")
     for name, ok, detail in report.checks:
         lines.append(f"  [{'ok' if ok else 'FAIL'}] {name}: {detail}")
+    if report.process_changes:
+        lines.append(f"server processes started/ended during the class (s after the first Play): "
+                     f"{report.process_changes}")
     if report.server_log_problems:
         lines.append("server log: " + " | ".join(report.server_log_problems[:5]))
     lines.append(f"total {report.seconds_total} s")
