@@ -19,6 +19,15 @@ def kinds(fig):
     return [type(t).__name__ for t in fig.data]
 
 
+def legend(fig) -> list[str]:
+    return [t.name for t in fig.data if t.type == "scatter" and t.showlegend is not False]
+
+
+def markers(fig) -> list:
+    """The traces that draw points (not the legend's empty items)."""
+    return [t for t in fig.data if t.type == "scatter" and t.showlegend is False]
+
+
 def numbers(spec: dict) -> np.ndarray:
     """The values of an array as the charts send it (plotly's typed-array form)."""
     values = np.frombuffer(base64.b64decode(spec["bdata"]), np.dtype(spec["dtype"]).newbyteorder("<"))
@@ -47,7 +56,8 @@ def test_decision_surface(task, grid):
     x = np.random.default_rng(1).uniform(-1, 1, (30, 2)).astype(np.float32)
     y = np.arange(30) % (4 if task == "multiclass" else 2)
     fig = charts.decision_surface(grid, (-1.25, 1.25), task, (x, y), (x[:5], y[:5]), discretize=True)
-    assert kinds(fig) == ["Image", "Scatter", "Scatter"]
+    assert kinds(fig) == ["Image", "Scatter", "Scatter", "Scatter", "Scatter"]      # markers, then legend items
+    assert legend(fig) == ["train points", "test points"] and [len(numbers(t.x)) for t in markers(fig)] == [30, 5]
     assert fig.data[0].source.startswith("data:image/png;base64,")
     assert fig.layout.yaxis.scaleanchor == "x"
     fig.to_json()
@@ -60,9 +70,31 @@ def test_surface_colours_follow_the_classes():
     assert image[0, 9, 2] > image[0, 9, 0] and image[0, 0, 0] > image[0, 0, 2]
 
 
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_points_as_one_picture_sit_where_the_markers_would(task):
+    """Live view: the points as one image over the plane, the same legend, no markers."""
+    x = np.array([[-0.5, 0.5], [0.5, -0.5], [0.9, 0.9]])
+    y = np.array([0, 1, 1]) if task == "binary" else np.array([-1.0, 1.0, 1.0])
+    picture = charts.points_picture((-1, 1), task, (x, y))
+    fig = charts.decision_surface(np.full((10, 10), 0.5), (-1, 1), task, (x, y), points_picture=picture)
+    with_markers = charts.decision_surface(np.full((10, 10), 0.5), (-1, 1), task, (x, y))
+    assert markers(fig) == [] and legend(fig) == legend(with_markers) == ["train points"]
+    assert [t.marker.color for t in fig.data[1:]] == [t.marker.color for t in with_markers.data[2:]]
+    image = fig.layout.images[0]
+    assert (image.x, image.y, image.sizex, image.sizey, image.sizing) == (-1, 1, 2, 2, "stretch")
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(image.source.split(",", 1)[1]))).convert("RGBA"))
+    side = len(pixels)
+    expected = {0: charts.ORANGE, 1: charts.BLUE} if task == "binary" else {-1.0: charts.ORANGE, 1.0: charts.BLUE}
+    for (x1, x2), label in zip(x, y):
+        row, col = int((1 - x2) / 2 * side), int((x1 + 1) / 2 * side)   # x2 upwards, rows downwards
+        assert np.abs(pixels[row, col, :3].astype(int) - charts._rgb(expected[label])).max() <= 24
+        assert pixels[row, col, 3] == 255
+    assert pixels[side // 2, side // 2, 3] == 0          # transparent where there is no point
+
+
 def test_surface_without_a_model_yet():
     fig = charts.decision_surface(None, (-1, 1), "binary", (np.zeros((3, 2)), np.array([0, 1, 0])))
-    assert kinds(fig) == ["Scatter"]
+    assert kinds(fig) == ["Scatter", "Scatter"] and legend(fig) == ["train points"]
 
 
 def test_network_diagram_truncates_big_layers_and_groups_links():
@@ -147,6 +179,8 @@ def sample_figures() -> dict[str, go.Figure]:
                                            (x, labels)),
         "regression": charts.decision_surface(rng.uniform(-1, 1, (20, 20)), (-1, 1), "regression",
                                               (x, rng.normal(size=30))),
+        "surface, live": charts.decision_surface(rng.random((20, 20)), (-1, 1), "binary", (x, labels % 2),
+                                                 points_picture=charts.points_picture((-1, 1), "binary", (x, labels % 2))),
         "network": charts.network_diagram([2, 6, 40, 1], weights, ["x1", "x2"], ["tanh", "relu"], maps),
         "confusion": charts.confusion_matrix(np.diag([10] * 10) + 1),
         "per class": charts.per_class_accuracy(np.linspace(0.9, 1, 10)),

@@ -23,6 +23,14 @@ def points(dataset: str, n_points: int, noise: float, test_ratio: float, seed: i
     return (split.train.x, split.train.y), (split.test.x, split.test.y)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def points_picture(dataset: str, n_points: int, noise: float, test_ratio: float, seed: int, task: str,
+                   show_test: bool) -> dict:
+    """The points as one image, for the surface while training (made once per data set)."""
+    train_xy, test_xy = points(dataset, n_points, noise, test_ratio, seed)
+    return charts.points_picture(toy.DOMAIN, task, train_xy, test_xy if show_test else None)
+
+
 def render() -> None:
     common.preset_picker(PAGE, cfg.TOY_PRESETS)
     job = common.get_job(PAGE)   # after a page switch the form comes back with this run's settings
@@ -69,13 +77,16 @@ def status(snap: Snapshot) -> None:
 
 
 def surface(snap: Snapshot, show_test: bool, discretize: bool) -> None:
-    config = snap.config
-    key = (snap.surface, config, show_test, discretize)
+    """While training the points are one picture (cheap to redraw twice a second); at rest, markers."""
+    config, training = snap.config, snap.status == "running"
+    key = (snap.surface, config, show_test, discretize, training)
 
     def build():
-        train_xy, test_xy = points(config.dataset, config.n_points, config.noise, config.test_ratio, config.seed)
-        return charts.decision_surface(snap.surface, toy.DOMAIN, config.task, train_xy,
-                                       test_xy if show_test else None, discretize, toy.n_classes(config.dataset))
+        data = (config.dataset, config.n_points, config.noise, config.test_ratio, config.seed)
+        train_xy, test_xy = points(*data)
+        picture = points_picture(*data, config.task, show_test) if training else None
+        return charts.decision_surface(snap.surface, toy.DOMAIN, config.task, train_xy, test_xy if show_test else None,
+                                       discretize, toy.n_classes(config.dataset), points_picture=picture)
     common.chart(PAGE, "surface", key, build)
 
 

@@ -79,6 +79,19 @@ def trace_names(figure: dict) -> list[str]:
     return [t.get("name") or t.get("type") for t in figure["data"]]
 
 
+def legend(figure: dict) -> list[str]:
+    return [t["name"] for t in figure["data"] if t.get("type") == "scatter" and t.get("showlegend") is not False]
+
+
+def marker_traces(figure: dict) -> list[str]:
+    """The traces that draw points as markers (the legend's items are empty)."""
+    return [t["name"] for t in figure["data"] if t.get("type") == "scatter" and t.get("showlegend") is False]
+
+
+def points_as_picture(figure: dict) -> bool:
+    return [i.get("name") for i in figure["layout"].get("images", [])] == ["points"] and not marker_traces(figure)
+
+
 def errors(at: AppTest) -> str:
     return " ".join(e.value for e in at.error)
 
@@ -94,7 +107,8 @@ def test_page_renders_the_data_before_any_training(at):
     assert metric(at, "Epoch") == f"0 / {cfg.DEFAULTS['epochs']}"
     figures = charts(at)
     assert set(figures) == {"surface", "loss", "acc", "network"}
-    assert trace_names(figures["surface"]) == ["train points"]       # no model output yet
+    assert marker_traces(figures["surface"]) == legend(figures["surface"]) == ["train points"]
+    assert "model output" not in trace_names(figures["surface"])      # no model output yet
     assert any("ready" in m.value for m in at.markdown)
     assert job(at).snapshot().status == "idle"
 
@@ -122,8 +136,10 @@ def test_play_trains_then_pause_stops_it(at):
     assert at.button(key="2d:play").disabled and not at.button(key="2d:pause").disabled
     poll_until(at, lambda a: epoch(a) > 0)
     assert "surface" in charts(at) and "model output" in trace_names(charts(at)["surface"])
+    assert points_as_picture(charts(at)["surface"])                  # training: the points are one image
     at.button(key="2d:pause").click().run()
     wait_idle(at)
+    assert marker_traces(charts(at)["surface"]) == ["train points"]  # at rest: markers, with their hover
     paused_at = epoch(at)
     assert job(at).snapshot().status == "paused"
     time.sleep(0.5)
@@ -152,7 +168,7 @@ def test_reset_brings_the_epoch_back_to_zero(at):
     at.button(key="2d:reset-button").click().run()
     assert metric(at, "Epoch") == "0 / 10000"
     assert job(at) is not old and not old.running
-    assert trace_names(charts(at)["surface"]) == ["train points"]
+    assert "model output" not in trace_names(charts(at)["surface"])
     assert not at.exception
 
 
@@ -275,7 +291,7 @@ def test_regenerate_data_draws_new_points_with_a_fresh_job(at):
 
 def test_toggles_show_test_points(at):
     at.toggle(key="2d:show-test").set_value(True).run()
-    assert trace_names(charts(at)["surface"]) == ["train points", "test points"]
+    assert legend(charts(at)["surface"]) == marker_traces(charts(at)["surface"]) == ["train points", "test points"]
     at.toggle(key="2d:discretize").set_value(True).run()
     assert not at.exception
 
