@@ -33,12 +33,19 @@ def _figure(data: list[dict], layout: dict) -> go.Figure:
     return go.Figure({"data": data, "layout": {**layout, "template": {"layout": {}}}}, _validate=False)
 
 
+MARGIN = {"l": 70, "r": 15, "t": 60, "b": 55, "autoexpand": False}
+
+
 def _layout(title: str, height: int, **extra) -> dict:
-    """The common look. No template: Streamlit's theme styles the charts (a template costs ~7 ms)."""
+    """The common look. No template: Streamlit's theme styles the charts (a template costs ~7 ms).
+
+    Fixed margins, wide enough for the tick labels, titles and legend: with margins that grow to
+    fit them (plotly's automargin, which Streamlit's theme turns on), a browser lays each new chart
+    out twice, and the live view sends new charts several times a second."""
     layout = {"title": {"text": title, "x": 0.01, "font": {"size": 16}}, "height": height,
               "font": {"size": 14}, "plot_bgcolor": "white", "uirevision": "keep",
               "legend": {"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
-              "margin": {"l": 50, "r": 15, "t": 40, "b": 40}}
+              "margin": dict(MARGIN)}
     layout.update(extra)
     return layout
 
@@ -62,7 +69,7 @@ def _wire(values, dtype: str) -> dict:
 
 
 def _axis(title: str, **extra) -> dict:
-    return {"title": {"text": title}, **extra}
+    return {"title": {"text": title}, "automargin": False, **extra}
 
 
 def _rgb(hex_colour: str) -> np.ndarray:
@@ -155,6 +162,13 @@ def _surface_image(grid: np.ndarray, task: str, discretize: bool) -> np.ndarray:
     return (white + (colours - white) * strength).astype(np.uint8)
 
 
+POINT_SIZE, POINT_RIM = 7, 1   # marker diameter and rim, CSS pixels
+SURFACE_HEIGHT = 480
+PLOT_PX = SURFACE_HEIGHT - MARGIN["t"] - MARGIN["b"]   # the plane's side on the page (it is square)
+PICTURE_PX = 600               # the points picture's side: 1.5x the plot, sharp enough on dense screens
+PICTURE_COLOURS = 64           # its palette: ~20 KB rather than ~55 KB with every shade of the edges
+
+
 def decision_surface(grid: np.ndarray | None, domain: tuple[float, float], task: str,
                      train_xy: tuple[np.ndarray, np.ndarray] | None = None,
                      test_xy: tuple[np.ndarray, np.ndarray] | None = None,
@@ -180,7 +194,7 @@ def decision_surface(grid: np.ndarray | None, domain: tuple[float, float], task:
     yaxis = _axis("x2", range=[lo, hi], scaleanchor="x", scaleratio=1, showgrid=False, zeroline=False,
                   autorange=False)
     title = "Decision surface" if task != "regression" else "Model output"
-    layout = _layout(title, 480, showlegend=True, xaxis=xaxis, yaxis=yaxis)
+    layout = _layout(title, SURFACE_HEIGHT, showlegend=True, xaxis=xaxis, yaxis=yaxis)
     return _figure(data, {**layout, "images": [points_picture]} if points_picture else layout)
 
 
@@ -190,12 +204,6 @@ def _png_uri(picture: np.ndarray | Image.Image, compress_level: int = 1) -> str:
     picture = Image.fromarray(picture) if isinstance(picture, np.ndarray) else picture
     picture.save(buffer, format="PNG", compress_level=compress_level)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-POINT_SIZE, POINT_RIM = 7, 1   # marker diameter and rim, CSS pixels
-PLOT_PX = 400                  # the plane's side on the page, about (480 px high, less the margins)
-PICTURE_PX = 600               # the points picture's side: 1.5x the plot, sharp enough on dense screens
-PICTURE_COLOURS = 64           # its palette: ~20 KB rather than ~55 KB with every shade of the edges
 
 
 def _point_colours(labels: np.ndarray, task: str) -> list[str]:
@@ -429,7 +437,7 @@ def _picture_axes() -> dict:
 def digit_image(image28: np.ndarray, title: str = "") -> go.Figure:
     image = np.asarray(image28, np.float32).reshape(28, 28)
     trace = _gray(image, "row %{y}, col %{x}: %{z:.2f}<extra></extra>")
-    margin = {"l": 5, "r": 5, "t": 40 if title else 5, "b": 5}
+    margin = {"l": 5, "r": 5, "t": 40 if title else 5, "b": 5, "autoexpand": False}
     return _figure([trace], _layout(title, 300, margin=margin, **_picture_axes()))
 
 
@@ -445,6 +453,7 @@ def digit_gallery(images: np.ndarray, true: Sequence[int], pred: Sequence[int], 
         sheet[r * 34 + 5:r * 34 + 33, c * 30 + 1:c * 30 + 29] = image
         notes.append({"x": c * 30 + 15, "y": r * 34 + 2, "text": f"{true[i]}→{pred[i]}", "showarrow": False,
                       "font": {"size": 12, "color": "#ffcc66"}})
-    layout = _layout("Mistakes: true → predicted", 90 + 70 * rows, margin={"l": 5, "r": 5, "t": 40, "b": 5},
+    margin = {"l": 5, "r": 5, "t": 40, "b": 5, "autoexpand": False}
+    layout = _layout("Mistakes: true → predicted", 90 + 70 * rows, margin=margin,
                      annotations=notes, **_picture_axes())
     return _figure([_gray(sheet, None)], layout)
