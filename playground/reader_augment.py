@@ -33,6 +33,7 @@ class Recipe:
     pen_thicken: float = 0.25       # share of redrawn digits thickened by a pixel first
     style_share: float = 0.5        # share of 1s given a flag (and often a base), of 7s a bar
     scribble_share: float = 0.08    # scribbles added to each batch, per digit
+    clean_share: float = 0.0        # share of digits left as MNIST drew them
 
 
 def _uniform(shape, gen: torch.Generator, device, low: float = -1.0, high: float = 1.0) -> torch.Tensor:
@@ -41,9 +42,11 @@ def _uniform(shape, gen: torch.Generator, device, low: float = -1.0, high: float
 
 def augment(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator, recipe: Recipe = Recipe()) -> torch.Tensor:
     """x (n, 1, 28, 28) in [0, 1], y (n,) labels -> distorted digits, same shape."""
-    x = styles(x, y, gen, recipe)
-    x = pen_strokes(x, gen, recipe)
-    return warp(x, gen, recipe)
+    out = warp(pen_strokes(styles(x, y, gen, recipe), gen, recipe), gen, recipe)
+    if recipe.clean_share == 0:
+        return out
+    clean = (_uniform(len(x), gen, x.device, 0, 1) < recipe.clean_share)[:, None, None, None]
+    return torch.where(clean, x, out)
 
 
 # ------------------------------------------------------------------ styles

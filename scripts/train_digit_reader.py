@@ -38,12 +38,13 @@ def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
-    config = cfg.from_dict({**SETTINGS, "epochs": args.epochs})
-    recipe = reader_augment.Recipe()
+    config = cfg.from_dict({**SETTINGS, "epochs": args.epochs, "lr": args.lr or SETTINGS["lr"]})
+    recipe = reader_augment.Recipe(clean_share=args.clean_share)
     print_recipe(config, recipe, args)
     train_x, train_y, test_x, test_y, sample = load_data(args.data_dir)
     start = time.perf_counter()
-    model = train(config, recipe, (train_x, train_y, test_x, test_y), args.device)
+    start_from = checkpoints.load(args.start_from).model.state_dict() if args.start_from else None
+    model = train(config, recipe, (train_x, train_y, test_x, test_y), args.device, start_from)
     seconds = time.perf_counter() - start
     predictor = checkpoints.Predictor.from_model(config, model, 784, 10)
     results = {
@@ -63,6 +64,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=SETTINGS["epochs"])
     parser.add_argument("--threads", type=int, default=1)   # shared cores: 2 threads spin
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--lr", type=float, help=f"Adam's starting learning rate (default {SETTINGS['lr']})")
+    parser.add_argument("--clean-share", type=float, default=0.0, help="share of digits left undistorted")
+    parser.add_argument("--start-from", type=Path, help="go on from these weights (a second, milder stage)")
     parser.add_argument("--output", type=Path, default=reader.WEIGHTS)
     parser.add_argument("--record", type=Path, default=reader.RECORD)
     args = parser.parse_args()
@@ -88,10 +92,13 @@ def load_data(data_dir: str):
     return (split.train.x, split.train.y, split.test.x, split.test.y, sample)
 
 
-def train(config, recipe, data, device: torch.device) -> torch.nn.Module:
+def train(config, recipe, data, device: torch.device, start_from: dict | None = None) -> torch.nn.Module:
     train_x, train_y, test_x, test_y = data
-    gen = torch.Generator(device=device).manual_seed(config.seed)
-    model = build_model(config, 784, 10, torch.Generator().manual_seed(config.seed)).to(device)
+    gen = torch.Generator(device=device).manual_seed(config.seed + (start_from is not None))
+    model = build_model(config, 784, 10, torch.Generator().manual_seed(config.seed))
+    if start_from is not None:
+        model.load_state_dict(start_from)
+    model = model.to(device)
     for layer in model.modules():
         if isinstance(layer, Dropout):
             layer.generator = gen
@@ -139,6 +146,7 @@ def accuracy(predictor: checkpoints.Predictor, x: np.ndarray, y: np.ndarray) -> 
 
 
 def write_record(args, config, recipe, results: dict) -> None:
+    earlier = json.loads(args.record.read_text()) if args.start_from and args.record.is_file() else None
     record = {
         "config": json.loads(cfg.to_json(config)),
         "recipe": dataclasses.asdict(recipe),
@@ -148,6 +156,8 @@ def write_record(args, config, recipe, results: dict) -> None:
                    f"torch {torch.__version__}, {args.device}",
         **results,
     }
+    if earlier:
+        record["first_stage"] = earlier
     args.record.write_text(json.dumps(record, indent=1) + "\n")
 
 

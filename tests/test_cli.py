@@ -118,6 +118,7 @@ def test_bench_reports_both_ways_and_the_extras(capsys):
     assert case["speedup"] > 0 and case["trainer"]["fast_path"] == "eager"
     extras = report["extras"]
     assert extras["surface_200x200_ms"] > 0 and extras["draw_to_prediction_ms"]["worst_p95"] > 0
+    assert extras["draw_to_prediction_ms"]["reader"]["p95"] > 0
     assert "overhead_percent" in extras["live_overhead"] and "quadrants002" in err
     code, _, err = run_cli(capsys, "bench", "--cases", "imagenet")
     assert code == 2 and "unknown bench case" in err
