@@ -1,6 +1,11 @@
 """Train the bundled digit reader (datasets/digit_reader.pt) from the four MNIST files.
 
+The bundled file is made in two stages (the second goes on from the first's weights, with a
+lower learning rate and 30% of the digits left undistorted, which lifts MNIST test accuracy):
+
     .venv/bin/python scripts/train_digit_reader.py --data-dir ../shared/mnist
+    .venv/bin/python scripts/train_digit_reader.py --data-dir ../shared/mnist \
+        --start-from datasets/digit_reader.pt --epochs 3 --lr 0.0005 --clean-share 0.3
 
 Deterministic: one seed, one generator for the data order, augmentation and dropout, a fixed
 number of CPU threads. Prints its recipe, each epoch and the results; writes the weights
