@@ -87,6 +87,7 @@ HEALTH_P95_MS = 300.0
 MAX_UPDATE_GAP_S = 2.0
 MEMORY_BACK_MB = 100.0
 RESULT_RTOL = 1e-6
+PROGRESS = None          # a print-like callable while run() reports progress
 
 
 # ================================================================== students
@@ -116,6 +117,7 @@ class Student:
     max_gap: float | None = None        # protocol: longest stretch without a delta, Play -> finished
     max_gap_at: float | None = None     # protocol: when that stretch began, seconds after Play
     gap_context: list = field(default_factory=list)   # protocol: [s after Play, message, bytes] around it
+    client_log: dict = field(default_factory=dict)    # browser: websocket opens/closes, messages sent, console
     updates: int = 0                    # protocol: delta messages, Play -> finished
     error: str = ""
     timeline: list = field(default_factory=list)   # [seconds after Play, status] at each change
@@ -135,6 +137,8 @@ class Student:
             return
         now = time.monotonic()
         self.timeline.append([round(now - self.start, 2) if self.start else None, status])
+        if PROGRESS is not None and self.index >= 0:
+            PROGRESS(f"student {self.index}: {status} ({self.timeline[-1][0]} s after Play)")
         self.status = status
         if status == "training" and self.running_at is None:
             self.running_at = now
@@ -240,6 +244,16 @@ class CpuMeter:
                 "other_cores": cores(other), "loadavg": [round(v, 2) for v in os.getloadavg()]}
 
 
+def _die_with_parent() -> None:
+    """In a child before exec: SIGTERM it when the process that started it dies (Linux), so a
+    killed harness never leaves a server or a probe behind."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)    # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class Server:
     """`streamlit run app.py` in its own process group, with the classroom's settings."""
 
@@ -263,7 +277,8 @@ class Server:
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
              "--server.disconnectedSessionTTL", str(self.ttl), "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -344,7 +359,8 @@ class HealthProbe:
     def __init__(self, url: str, interval: float = 0.5, seconds: float = 900):
         self.samples: list[tuple[float, float]] = []     # (unix time, ms or -1)
         self._process = subprocess.Popen([sys.executable, "-c", _PROBE, f"{url}/_stcore/health", str(interval),
-                                          str(seconds)], stdout=subprocess.PIPE, text=True)
+                                          str(seconds)], stdout=subprocess.PIPE, text=True,
+                                         preexec_fn=_die_with_parent)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -759,8 +775,14 @@ def _browser_follow(pages, students: list[Student], timeout: float) -> None:
                 student.finish = time.monotonic()
                 waiting.remove(i)
         time.sleep(0.2)
+    for student in students:
+        _summarise_client_log(student)
     for i in waiting:
-        students[i].error = f"not finished by the deadline (status {students[i].status!r})"
+        log = students[i].client_log
+        students[i].error = (f"not finished by the deadline (status {students[i].status!r}; its page: websocket "
+                             f"opened at {log.get('ws_opened')} s, closed at {log.get('ws_closed')} s, "
+                             f"{log.get('messages_sent_5s_after_play')} messages sent in the 5 s after Play, "
+                             f"console {log.get('console', [])[:3]})")
     for page, student in zip(pages, students):
         if student.finish is None:
             continue
@@ -779,11 +801,39 @@ def _browser_follow(pages, students: list[Student], timeout: float) -> None:
         student.test_loss = state["metrics"].get("Test loss", "")
 
 
+def _watch_page(page, student: Student) -> None:
+    """Note the page's websocket life and what it sends, and its console errors (diagnostics)."""
+    log = student.client_log
+    log.update(ws_opened=[], ws_closed=[], frames_sent=[], console=[])
+
+    def on_websocket(ws) -> None:
+        if "_stcore/stream" not in ws.url:
+            return
+        log["ws_opened"].append(round(time.monotonic(), 2))
+        ws.on("close", lambda *_: log["ws_closed"].append(round(time.monotonic(), 2)))
+        ws.on("framesent", lambda *_: log["frames_sent"].append(round(time.monotonic(), 2)))
+    page.on("websocket", on_websocket)
+    page.on("console", lambda m: log["console"].append(m.text[:160]) if m.type in ("error", "warning")
+            and len(log["console"]) < 20 else None)
+
+
+def _summarise_client_log(student: Student) -> None:
+    log, start = student.client_log, student.start
+    if not log or start is None:
+        return
+    rel = lambda ts: [round(t - start, 2) for t in ts]      # noqa: E731
+    log["ws_opened"], log["ws_closed"] = rel(log["ws_opened"]), rel(log["ws_closed"])
+    sent = rel(log.pop("frames_sent", []))
+    log["messages_sent_5s_after_play"] = sum(0 <= t <= 5 for t in sent)
+    log["messages_sent_after_play"] = sum(t >= 0 for t in sent)
+
+
 def _open_pages(browser, url: str, students: list[Student], timeout_ms: int = 120_000):
     contexts, pages = [], []
     for student in students:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
+        _watch_page(page, student)
         page.goto(f"{url}/?{query(student.params)}")
         contexts.append(context)
         pages.append(page)
@@ -854,6 +904,8 @@ def run(mode: str = "protocol", students: int = 8, slots: int = 2, open_sessions
         if verbose else (lambda *a: None)
     roster = [Student(i, student_params(i, epochs)) for i in range(students)]
     solo_params = student_params(0, epochs)
+    global PROGRESS
+    PROGRESS = say if verbose else None
     server = Server(slots, ttl).start()
     probe = HealthProbe(server.url)
     watch: MemoryWatch | None = None
@@ -867,7 +919,10 @@ def run(mode: str = "protocol", students: int = 8, slots: int = 2, open_sessions
             from playwright.sync_api import sync_playwright
             playwright = sync_playwright().start()
             browser = _launch(playwright)
-        say("warm; timing one student alone")
+        # the class arrives at an idle server: time the solo run from that same state
+        report.memory["before"] = _settled(server, ttl, solo_params, since=time.monotonic(), say=say)
+        say("timing one student alone")
+        meter = CpuMeter(server.pid)
         if mode == "browser":
             solo = Student(-1, solo_params)
             contexts, pages = _open_pages(browser, server.url, [solo])
@@ -877,7 +932,7 @@ def run(mode: str = "protocol", students: int = 8, slots: int = 2, open_sessions
         else:
             solo = protocol_solo(server.url, solo_params, epochs, timeout=300)
         _finish_solo(report, solo, say)
-        report.memory["before"] = _settled(server, ttl, solo_params, since=solo.finish, say=say)
+        report.solo["cpu"] = meter.stop()
         timeout = math.ceil(students / slots) * report.solo_s * 3 + 60      # bounded, generous
         watch = MemoryWatch(server)
         if mode == "browser":
@@ -928,6 +983,7 @@ def run(mode: str = "protocol", students: int = 8, slots: int = 2, open_sessions
             playwright.stop()
         probe.stop()
         server.stop()
+        PROGRESS = None
     m = report.marks
     if "class_start" in m and "class_end" in m:
         report.health_class = probe.window(m["class_start"], m["class_end"])
@@ -1019,7 +1075,8 @@ def _row(s: Student) -> dict:
             "test_loss": s.test_loss, "expected_train": s.expected_train, "expected_test": s.expected_test,
             "curve_max_rel_diff": s.curve_max_rel_diff, "match": s.match, "max_gap_s": s.max_gap,
             "max_gap_at_s": s.max_gap_at,
-            "updates": s.updates, "timeline": s.timeline, "gap_context": s.gap_context, "error": s.error}
+            "updates": s.updates, "timeline": s.timeline, "gap_context": s.gap_context,
+            "client_log": s.client_log, "error": s.error}
 
 
 def _check(report: Report, roster: list[Student]) -> None:
@@ -1100,6 +1157,11 @@ def table(report: Report) -> str:
         if h:
             lines.append(f"{name} (n={h['n']}): p50 {h['p50_ms']} ms, p95 {h['p95_ms']} ms, max {h['max_ms']} ms, "
                          f"timeouts {h['timeouts']}")
+    solo_cpu = (report.solo or {}).get("cpu")
+    if solo_cpu:
+        c = solo_cpu
+        lines.append(f"CPU during the solo run (in cores): server web process {c['server_web_cores']}, its workers "
+                     f"{c['server_workers_cores']}, clients {c['client_cores']}, other users {c['other_cores']}")
     if report.cpu:
         c = report.cpu
         lines.append(f"CPU while training ({c['wall_s']} s, in cores): machine {c['machine_cores_busy']}, server web "
@@ -1140,6 +1202,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "browser" and not os.path.exists(CHROMIUM):
         print(f"{CHROMIUM} is missing (apt-get install chromium)", file=sys.stderr)
         return 2
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))     # `timeout`, kill: clean up on the way out
     out = args.json or ROOT / "test-artifacts" / f"classroom-{args.mode}.json"
     report = run(args.mode, args.students, args.slots, args.open, args.epochs, args.ttl, args.margin, out=out)
     print(table(report))
