@@ -31,7 +31,9 @@ def load() -> Predictor:
     if not WEIGHTS.is_file():
         raise ReaderMissingError(f"the bundled digit reader {WEIGHTS.name} is missing: "
                                  "run scripts/train_digit_reader.py to make it")
-    return checkpoints.load(WEIGHTS)
+    predictor = checkpoints.load(WEIGHTS)
+    predictor.proba(np.zeros((28, 28), np.float32))     # warm up: the first pass sets up the kernels
+    return predictor
 
 
 def record() -> dict:
