@@ -88,6 +88,7 @@ MAX_UPDATE_GAP_S = 2.0
 MEMORY_BACK_MB = 100.0
 RESULT_RTOL = 1e-6
 PROGRESS = None          # a print-like callable while run() reports progress
+PRESS_AGAIN_AFTER = 10.0  # browser: a page still "ready" this long after Play gets pressed again
 
 
 # ================================================================== students
@@ -118,6 +119,8 @@ class Student:
     max_gap_at: float | None = None     # protocol: when that stretch began, seconds after Play
     gap_context: list = field(default_factory=list)   # protocol: [s after Play, message, bytes] around it
     client_log: dict = field(default_factory=dict)    # browser: websocket opens/closes, messages sent, console
+    replays: int = 0                    # browser: Play pressed again (the first press never reached the server)
+    last_press: float | None = None
     updates: int = 0                    # protocol: delta messages, Play -> finished
     error: str = ""
     timeline: list = field(default_factory=list)   # [seconds after Play, status] at each change
@@ -753,7 +756,7 @@ def _browser_follow(pages, students: list[Student], timeout: float) -> None:
     """Press Play on every page (one after another, as fast as Playwright clicks), then poll
     each page's status until it rests again."""
     for page, student in zip(pages, students):
-        page.get_by_role("button", name="Play").click(timeout=30_000)
+        page.get_by_role("button", name="Play", exact=True).click(timeout=30_000)
         student.start = time.monotonic()
     deadline = time.monotonic() + timeout
     waiting = list(range(len(pages)))
@@ -768,6 +771,16 @@ def _browser_follow(pages, students: list[Student], timeout: float) -> None:
                 continue
             status = _browser_status(state)
             student.saw(status)
+            if status == "ready: press Play" and state.get("play") and student.replays < 2 \
+                    and time.monotonic() - (student.last_press or student.start) > PRESS_AGAIN_AFTER:
+                # Seen here under CPU starvation: a Play click that never reached the server (the
+                # page still says "ready" and nothing ran). Press again, and report it; the
+                # student's start stays the first press.
+                page.get_by_role("button", name="Play", exact=True).click(timeout=30_000)
+                student.replays += 1
+                student.last_press = time.monotonic()
+                if PROGRESS is not None:
+                    PROGRESS(f"student {student.index}: still 'ready' {PRESS_AGAIN_AFTER:.0f} s after Play: pressed again")
             spd = state["metrics"].get("Steps / s")
             if spd and spd != "–":
                 student.steps_per_s = spd
@@ -869,7 +882,8 @@ class Report:
     cpu: dict | None = None                        # where the CPU went while the class trained
     process_changes: list = field(default_factory=list)   # server processes started/ended (t: s after Play)
     marks: dict = field(default_factory=dict)
-    checks: list = field(default_factory=list)     # [name, ok, detail]
+    checks: list = field(default_factory=list)     # [name, ok, detail]: the targets
+    notes: list = field(default_factory=list)      # what else was seen (not a target)
     server_log_problems: list = field(default_factory=list)
     seconds_total: float | None = None
     git: str = ""
@@ -1076,7 +1090,7 @@ def _row(s: Student) -> dict:
             "curve_max_rel_diff": s.curve_max_rel_diff, "match": s.match, "max_gap_s": s.max_gap,
             "max_gap_at_s": s.max_gap_at,
             "updates": s.updates, "timeline": s.timeline, "gap_context": s.gap_context,
-            "client_log": s.client_log, "error": s.error}
+            "client_log": s.client_log, "play_pressed_again": s.replays, "error": s.error}
 
 
 def _check(report: Report, roster: list[Student]) -> None:
@@ -1086,6 +1100,11 @@ def _check(report: Report, roster: list[Student]) -> None:
                    f"{len(roster) - len(unfinished)}/{len(roster)} finished" +
                    (f"; not: {[(s.index, s.status, s.error) for s in roster if s.index in unfinished]}"
                     if unfinished else "")])
+    again = [s.index for s in roster if s.replays]
+    if again:
+        report.notes.append(f"Play pressed again on students {again}: their page still said 'ready' "
+                            f"{PRESS_AGAIN_AFTER:.0f} s after the first press (the click never reached the server); "
+                            f"their times count from the first press")
     over = [(s.index, round(s.elapsed, 1), round(b, 1)) for s, b in zip(roster, report.bounds)
             if s.elapsed is not None and b is not None and s.elapsed > b]
     makespan = max((s.elapsed for s in roster if s.elapsed is not None), default=None)
@@ -1152,6 +1171,7 @@ def table(report: Report) -> str:
             f"{r['student']:>2} {r['dataset']:7} {r['seed']:>4} {rel(r['start_s']):>6} {rel(r['running_s']):>6} "
             f"{rel(r['finish_s']):>6} {num(r['elapsed_s']):>7} {num(bound):>6} {r['steps_per_s']:>8} "
             f"{r['train_loss']:>10} {r['test_loss']:>10} {same:>5} {num(r['max_gap_s'], '{:.2f}'):>5}  {r['status']}"
+            + (f" (Play pressed {1 + r['play_pressed_again']}x)" if r.get("play_pressed_again") else "")
             + (f"  ! {r['error']}" if r["error"] else ""))
     for name, h in (("health while training", report.health_class), ("health while opening", report.health_open)):
         if h:
@@ -1178,6 +1198,8 @@ def table(report: Report) -> str:
                  f"{mem.get('peak', {}).get('processes')})")
     for name, ok, detail in report.checks:
         lines.append(f"  [{'ok' if ok else 'FAIL'}] {name}: {detail}")
+    for note in report.notes:
+        lines.append(f"  [note] {note}")
     if report.process_changes:
         lines.append(f"server processes started/ended during the class (s after the first Play): "
                      f"{report.process_changes}")
