@@ -287,12 +287,14 @@ def _pct(x: float | None) -> str:
 
 
 # ------------------------------------------------------------- the live view
-# A running page is refreshed in parts, each an st.fragment with its own cadence: the status and
-# numbers often (cheap), the charts less often, and only while the job trains: a queued or
-# loading page polls its status alone, a resting one nothing. When the job's phase changes
-# (queued -> training -> paused...), the status part redraws the whole page once, which declares
-# the parts again with the cadence of the new phase.
-STATUS_EVERY = {"queued": 1.0, "loading": 0.5, "running": POLL_SECONDS}   # seconds, by status
+# A running page is refreshed in parts, each an st.fragment with its own cadence, and the charts
+# only while the job trains: a queued or loading page polls its status alone, a resting one
+# nothing. When the job's phase changes (queued -> training -> paused...), the status part
+# redraws the whole page once, which declares the parts again with the cadence of the new phase.
+# A fragment run costs Streamlit ~7-10 ms of the web process's CPU before it draws anything, so
+# the numbers refresh once a second (download progress twice); the pages pick their charts'
+# cadences (the 2D decision surface, the thing to watch, twice a second).
+STATUS_EVERY = {"queued": 1.0, "loading": POLL_SECONDS, "running": 1.0}
 NO_TOOLBAR = {"displayModeBar": False}
 LIVE_LOG = "PLAYGROUND_LIVE_LOG"   # a file: each live refresh appends "time page part thread-ms" (measuring)
 

@@ -99,7 +99,7 @@ def download_full(config: cfg.Config) -> None:
 
 # ------------------------------------------------------------------ live view
 def live_view(shown_source: str, active: bool) -> None:
-    """Status and numbers every 0.5 s while active; the curves on their own cadence while training."""
+    """Status and numbers every second while active; the curves on their own cadence while training."""
     common.live(PAGE, lambda snap: status(snap, shown_source), active)
     common.live_part(PAGE, "curves", curves, CURVES_EVERY)
 

@@ -61,7 +61,7 @@ def _regenerate() -> None:
 
 # ------------------------------------------------------------------ live view
 def live_view(show_test: bool, discretize: bool, active: bool) -> None:
-    """Status and numbers every 0.5 s while active; the charts on their own cadence while training."""
+    """Status and numbers every second while active; the charts on their own cadence while training."""
     common.live(PAGE, status, active)
     left, right = st.columns([1.1, 1])
     with left:
