@@ -22,7 +22,9 @@ Two kinds of student:
 FAIR SHARE. All jobs are the same size (same network, points, batch size and epochs; only the
 dataset and seed differ), so with `slots` trainings at once the k-th job to finish (k = 1..N)
 ideally finishes at ceil(k / slots) * solo, where solo is one student's time alone on the same
-(warm) server with the same kind of client, from pressing Play until the page says "finished".
+server with the same kind of client, from pressing Play until the page says "finished", measured
+just before the class from the state the class finds the server in (warmed up once, then idle
+long enough for its grown workers to retire and be replaced).
 The bound is that order statistic with a margin:
 
       elapsed_(k) <= ceil(k / slots) * solo * margin      for every k = 1..N   (margin 1.3)
@@ -58,7 +60,6 @@ import os
 import re
 import signal
 import socket
-import statistics
 import struct
 import subprocess
 import sys
@@ -255,6 +256,18 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)    # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+def renice_children(pid: int, nice: int) -> list[int]:
+    """Experiment: lower the priority of a process's descendants (not the process itself)."""
+    done = []
+    for child in process_tree(pid)[1:]:
+        try:
+            os.setpriority(os.PRIO_PROCESS, child, nice)
+            done.append(child)
+        except OSError:
+            pass
+    return done
 
 
 class Server:
@@ -872,6 +885,7 @@ class Report:
     epochs: int
     cores: int
     margin: float
+    worker_nice: int = 0          # experiment: niceness given to the server's child processes
     solo_s: float | None = None
     solo: dict | None = None
     rows: list = field(default_factory=list)
@@ -907,12 +921,12 @@ def fair_bounds(elapsed: list[float | None], solo: float, slots: int, margin: fl
 
 def run(mode: str = "protocol", students: int = 8, slots: int = 2, open_sessions: int | None = None,
         epochs: int = 100, ttl: int = 2, margin: float = FAIR_MARGIN, out: Path | None = None,
-        verbose: bool = True) -> Report:
+        verbose: bool = True, worker_nice: int = 0) -> Report:
     """Start a server, warm it up, time one student alone, run the class, measure memory before
     and after, compare every result with a solo Trainer run; returns the Report."""
     started = time.monotonic()
     open_sessions = max(open_sessions or students, students)
-    report = Report(mode, students, open_sessions, slots, epochs, os.cpu_count() or 1, margin)
+    report = Report(mode, students, open_sessions, slots, epochs, os.cpu_count() or 1, margin, worker_nice=worker_nice)
     report.git = _git_head()
     say = (lambda *a: print(f"[{time.monotonic() - started:6.1f} s]", *a, file=sys.stderr, flush=True)) \
         if verbose else (lambda *a: None)
@@ -929,6 +943,10 @@ def run(mode: str = "protocol", students: int = 8, slots: int = 2, open_sessions
         report.memory["cold"] = server.memory()
         say(f"server {server.url} pid {server.pid}; warming up {slots} workers")
         protocol_warmup(server.url, slots)
+        if worker_nice:
+            reniced = renice_children(server.pid, worker_nice)
+            say(f"experiment: niceness {worker_nice} for the server's child processes {reniced} "
+                f"(forkserver, workers; later workers inherit it)")
         if mode == "browser":
             from playwright.sync_api import sync_playwright
             playwright = sync_playwright().start()
@@ -1159,7 +1177,8 @@ def table(report: Report) -> str:
     t0 = min((r["start_s"] for r in report.rows if r["start_s"] is not None), default=0.0)
     rel = lambda v: "" if v is None else f"{v - t0:.1f}"          # noqa: E731
     lines = [f"classroom: mode={report.mode} students={report.students} open={report.open_sessions} "
-             f"slots={report.slots} cores={report.cores} epochs={report.epochs}  [{report.git}]",
+             f"slots={report.slots} cores={report.cores} epochs={report.epochs}"
+             + (f" worker-nice={report.worker_nice} (experiment)" if report.worker_nice else "") + f"  [{report.git}]",
              f"solo: {report.solo_s} s ({(report.solo or {}).get('steps_per_s')} steps/s); fair share: "
              f"k-th finisher <= ceil(k/{report.slots}) x solo x {report.margin}",
              f"{'#':>2} {'dataset':7} {'seed':>4} {'start':>6} {'train@':>6} {'finish':>6} {'elapsed':>7} "
@@ -1220,13 +1239,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ttl", type=int, default=2, help="server.disconnectedSessionTTL, seconds")
     parser.add_argument("--margin", type=float, default=FAIR_MARGIN)
     parser.add_argument("--json", type=Path, default=None, help="where to write the JSON report")
+    parser.add_argument("--worker-nice", type=int, default=0,
+                        help="experiment: run the server's worker processes at this niceness (0: as shipped)")
     args = parser.parse_args(argv)
     if args.mode == "browser" and not os.path.exists(CHROMIUM):
         print(f"{CHROMIUM} is missing (apt-get install chromium)", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))     # `timeout`, kill: clean up on the way out
     out = args.json or ROOT / "test-artifacts" / f"classroom-{args.mode}.json"
-    report = run(args.mode, args.students, args.slots, args.open, args.epochs, args.ttl, args.margin, out=out)
+    report = run(args.mode, args.students, args.slots, args.open, args.epochs, args.ttl, args.margin, out=out,
+                 worker_nice=args.worker_nice)
     print(table(report))
     print(f"JSON: {out}")
     return 0 if report.ok else 1
