@@ -106,7 +106,9 @@ def _receive(conn: Connection, orders: queue.Queue, controls: dict[str, Controls
 
 def _serve_process(conn: Connection, retire_after: float, retire_growth_mb: float) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is for the server, which closes us
-    logging.basicConfig(level=logging.WARNING, format="worker %(process)d: %(levelname)s %(message)s")
+    # As the server prints its own engine messages (Python's last-resort handler): the message,
+    # and a traceback for a failure.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
     serve(conn, retire_after, retire_growth_mb)
 
 
