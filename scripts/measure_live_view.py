@@ -65,14 +65,14 @@ def pinned(core: int | None) -> list[str]:
     return [taskset, "-c", str(core)] if taskset and core is not None else []
 
 
-def start_server(root: Path, tmp: Path, core: int | None) -> tuple[subprocess.Popen, str]:
+def start_server(root: Path, tmp: Path, core: int | None, options: list[str] = ()) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "PLAYGROUND_DATA_DIR": str(tmp / "no-mnist"), "XDG_CACHE_HOME": str(tmp / "cache"),
            "PLAYGROUND_MNIST_MIRRORS": "http://127.0.0.1:9/", "PLAYGROUND_MAX_JOBS": "2",
            "PLAYGROUND_LIVE_LOG": str(tmp / "live.log")}
     command = [*pinned(core), sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-               "--browser.gatherUsageStats", "false"]
+               "--browser.gatherUsageStats", "false", *(f"--{option}" for option in options)]
     process = subprocess.Popen(command, cwd=root, env=env, stdout=open(tmp / "server.log", "w"),
                                stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -335,11 +335,14 @@ def main() -> int:
     parser.add_argument("--no-split-cores", action="store_true",
                         help="do not pin the server to core 0 and Chromium to core 1")
     parser.add_argument("--headless-seconds", type=float, default=10.0)
+    parser.add_argument("--streamlit-option", action="append", default=[], metavar="NAME=VALUE",
+                        help="passed to streamlit run, e.g. runner.postScriptGC=false")
     args = parser.parse_args()
     split = not args.no_split_cores and (os.cpu_count() or 1) >= 2 and shutil.which("taskset")
     server_core, browser_core = (0, 1) if split else (None, None)
     settings = {"dataset": args.dataset, "epochs": 10000}
-    report = {"root": str(args.root.resolve()), "settings": settings, "cpu_count": os.cpu_count(),
+    report = {"root": str(args.root.resolve()), "settings": settings, "streamlit_options": args.streamlit_option,
+              "cpu_count": os.cpu_count(),
               "split_cores": bool(split), "load_average_before": os.getloadavg()}
     with tempfile.TemporaryDirectory() as tmp:
         report["window"] = run_pages(args, Path(tmp), settings, server_core, browser_core)
@@ -355,7 +358,7 @@ def main() -> int:
 
 def run_pages(args, tmp: Path, settings: dict, server_core: int | None, browser_core: int | None) -> dict:
     from playwright.sync_api import sync_playwright
-    server, url = start_server(args.root.resolve(), tmp, server_core)
+    server, url = start_server(args.root.resolve(), tmp, server_core, args.streamlit_option)
     try:
         with sync_playwright() as p:
             profile = tmp / "profile"
