@@ -601,19 +601,22 @@ async def _protocol_train(sessions, students: list[Student], epochs: int, deadli
             else:
                 student.error = f"not finished by the deadline (status {student.status!r})"
                 return
-            # the redraw after the run draws the final curves; wait for them
+            # the redraw after the run draws the final curves: wait for a page that has them and
+            # the metrics (an element can be missing for a moment while a block is redrawn)
             def final(s):
                 curve = loss_curve(s.plotly_figures())
-                epoch = s.metric("Epoch")
-                return curve if curve and curve.get("epoch") and epoch and \
-                    curve["epoch"][-1] == int(epoch.split("/")[0]) else None
+                shown = [s.metric(name) for name in ("Epoch", "Train loss", "Test loss")]
+                if curve and curve.get("epoch") and all(shown) and \
+                        curve["epoch"][-1] == int(shown[0].split("/")[0]):
+                    return curve, shown
+                return None
             try:
-                student.curve = await session.wait_for(final, 15)
+                student.curve, (student.epoch, student.train_loss, student.test_loss) = \
+                    await session.wait_for(final, 15)
             except asyncio.TimeoutError:
                 student.curve = loss_curve(session.plotly_figures())
-            student.epoch = session.metric("Epoch") or ""
-            student.train_loss = session.metric("Train loss") or ""
-            student.test_loss = session.metric("Test loss") or ""
+                student.epoch, student.train_loss, student.test_loss = \
+                    (session.metric(name) or "" for name in ("Epoch", "Train loss", "Test loss"))
             times = [t for t in session.delta_times if student.start <= t <= student.finish]
             student.updates = len(times)
             marks = [student.start, *times, student.finish]
@@ -817,7 +820,8 @@ def _browser_follow(pages, students: list[Student], timeout: float) -> None:
             state = page.evaluate(_PAGE_STATE)
             curve = _browser_curve(page)
             epoch = state["metrics"].get("Epoch", "")
-            done = curve and curve.get("epoch") and epoch and curve["epoch"][-1] == int(epoch.split("/")[0])
+            shown = all(state["metrics"].get(name) for name in ("Epoch", "Train loss", "Test loss"))
+            done = curve and curve.get("epoch") and shown and curve["epoch"][-1] == int(epoch.split("/")[0])
             if done or time.monotonic() > end:
                 break
             time.sleep(0.3)
