@@ -90,6 +90,7 @@ MEMORY_BACK_MB = 100.0
 RESULT_RTOL = 1e-6
 PROGRESS = None          # a print-like callable while run() reports progress
 PRESS_AGAIN_AFTER = 10.0  # browser: a page still "ready" this long after Play gets pressed again
+LOST_AFTER = 15.0         # browser: a page whose websocket closed this long ago without reopening is lost
 
 
 # ================================================================== students
@@ -121,6 +122,7 @@ class Student:
     gap_context: list = field(default_factory=list)   # protocol: [s after Play, message, bytes] around it
     client_log: dict = field(default_factory=dict)    # browser: websocket opens/closes, messages sent, console
     replays: int = 0                    # browser: Play pressed again (the first press never reached the server)
+    tree_errors: list = field(default_factory=list)   # protocol: deltas a browser's element tree would reject
     last_press: float | None = None
     updates: int = 0                    # protocol: delta messages, Play -> finished
     error: str = ""
@@ -627,6 +629,7 @@ async def _protocol_train(sessions, students: list[Student], epochs: int, deadli
                                    if at - 3 <= e.t <= at + gap + 1]
         except Exception as e:   # noqa: BLE001 - one student's failure is reported, not raised
             student.error = f"{type(e).__name__}: {e}"
+        student.tree_errors = list(session.tree_errors)
         if session.errors:
             student.error = "; ".join(filter(None, [student.error, *session.errors]))
 
@@ -787,6 +790,14 @@ def _browser_follow(pages, students: list[Student], timeout: float) -> None:
                 continue
             status = _browser_status(state)
             student.saw(status)
+            log = student.client_log
+            if log.get("ws_closed") and len(log["ws_opened"]) <= len(log["ws_closed"]) \
+                    and time.monotonic() - log["ws_closed"][-1] > LOST_AFTER:
+                # the page lost its connection and did not get it back: it will never update again
+                student.error = (f"the page lost its connection {log['ws_closed'][-1] - student.start:.1f} s after "
+                                 f"Play and did not reconnect (it still shows {status!r})")
+                waiting.remove(i)
+                continue
             if status == "ready: press Play" and state.get("play") and student.replays < 2 \
                     and time.monotonic() - (student.last_press or student.start) > PRESS_AGAIN_AFTER:
                 # Seen here under CPU starvation: a Play click that never reached the server (the
@@ -808,7 +819,7 @@ def _browser_follow(pages, students: list[Student], timeout: float) -> None:
         _summarise_client_log(student)
     for i in waiting:
         log = students[i].client_log
-        students[i].error = (f"not finished by the deadline (status {students[i].status!r}; its page: websocket "
+        students[i].error = students[i].error or (f"not finished by the deadline (status {students[i].status!r}; its page: websocket "
                              f"opened at {log.get('ws_opened')} s, closed at {log.get('ws_closed')} s, "
                              f"{log.get('messages_sent_5s_after_play')} messages sent in the 5 s after Play, "
                              f"console {log.get('console', [])[:3]})")
@@ -844,7 +855,9 @@ def _watch_page(page, student: Student) -> None:
         ws.on("framesent", lambda *_: log["frames_sent"].append(round(time.monotonic(), 2)))
     page.on("websocket", on_websocket)
     page.on("console", lambda m: log["console"].append(m.text[:160]) if m.type in ("error", "warning")
-            and len(log["console"]) < 20 else None)
+            and len(log["console"]) < 20 and m.text[:160] not in log["console"] else None)
+    page.on("pageerror", lambda e: log["console"].append(f"page error: {str(e)[:160]}")
+            if len(log["console"]) < 20 else None)
 
 
 def _summarise_client_log(student: Student) -> None:
@@ -1112,7 +1125,8 @@ def _row(s: Student) -> dict:
             "curve_max_rel_diff": s.curve_max_rel_diff, "match": s.match, "max_gap_s": s.max_gap,
             "max_gap_at_s": s.max_gap_at,
             "updates": s.updates, "timeline": s.timeline, "gap_context": s.gap_context,
-            "client_log": s.client_log, "play_pressed_again": s.replays, "error": s.error}
+            "client_log": s.client_log, "play_pressed_again": s.replays,
+            "tree_errors": s.tree_errors, "error": s.error}
 
 
 def _check(report: Report, roster: list[Student]) -> None:
@@ -1122,6 +1136,16 @@ def _check(report: Report, roster: list[Student]) -> None:
                    f"{len(roster) - len(unfinished)}/{len(roster)} finished" +
                    (f"; not: {[(s.index, s.status, s.error) for s in roster if s.index in unfinished]}"
                     if unfinished else "")])
+    broken = {s.index: s.client_log["console"][:2] for s in roster if s.client_log.get("console")}
+    if broken:
+        report.notes.append(f"browser console errors (student: first ones): {broken}")
+    lost = [(s.index, s.client_log.get("ws_closed")) for s in roster if s.client_log.get("ws_closed")]
+    if lost:
+        report.notes.append(f"pages whose websocket closed during the class (student, s after Play): {lost}")
+    bad_paths = {s.index: s.tree_errors[:2] for s in roster if s.tree_errors}
+    if bad_paths:
+        report.notes.append(f"deltas addressed through an element node, which a browser cannot apply ('setIn' "
+                            f"cannot be called on an ElementNode) (student: first ones): {bad_paths}")
     again = [s.index for s in roster if s.replays]
     if again:
         report.notes.append(f"Play pressed again on students {again}: their page still said 'ready' "

@@ -58,6 +58,7 @@ class StreamlitSession:
     fragment_runs: int = 0
     closed_reason: str | None = None
     errors: list = field(default_factory=list)
+    tree_errors: list = field(default_factory=list)  # deltas the frontend's element tree would reject
 
     def __post_init__(self) -> None:
         self._ws = None
@@ -66,6 +67,7 @@ class StreamlitSession:
         self._finished = asyncio.Event()     # a whole-page run finished
         self._changed = asyncio.Event()      # any message arrived
         self._touched: set = set()           # delta paths drawn by the current whole-page run
+        self._kinds: dict = {}               # delta path -> "block" | "element", as the frontend's tree
 
     # ------------------------------------------------------------------ connection
     @property
@@ -252,6 +254,8 @@ class StreamlitSession:
                 # what this whole-page run did not draw is gone from the page
                 for path in [p for p in self.elements if p not in self._touched]:
                     del self.elements[path]
+                for path in [p for p in self._kinds if p not in self._touched]:
+                    del self._kinds[path]
                 self._finished.set()
             elif status == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
                 self.errors.append("script compile error")
@@ -262,6 +266,7 @@ class StreamlitSession:
         self._touched.add(path)
         delta = msg.delta
         which = delta.WhichOneof("type")
+        self._check_tree(path, which)
         if which == "add_block":
             # a new block at `path` replaces whatever was there
             for old in [p for p in self.elements if p[:len(path)] == path]:
@@ -271,6 +276,22 @@ class StreamlitSession:
             if element.WhichOneof("type") == "exception":
                 self.errors.append(f"exception on the page: {element.exception.message[:200]}")
             self.elements[path] = element
+
+    def _check_tree(self, path: tuple, which: str | None) -> None:
+        """Follow the frontend's tree: every node a delta's path passes through (below the root
+        container) must be a block. One that is an element is what Chromium reports as "'setIn'
+        cannot be called on an ElementNode"; the page then stops applying updates."""
+        for k in range(2, len(path)):
+            if self._kinds.get(path[:k]) == "element":
+                if len(self.tree_errors) < 20:
+                    self.tree_errors.append(f"{which} at {list(path)} goes through element {list(path[:k])}")
+                break
+        old = self._kinds.get(path)
+        if which == "new_element" or (which == "add_block" and old == "element"):
+            for p in [p for p in self._kinds if len(p) > len(path) and p[:len(path)] == path]:
+                del self._kinds[p]        # an element, or a block replacing one, has no children yet
+        if which in ("new_element", "add_block"):
+            self._kinds[path] = "element" if which == "new_element" else "block"
 
     # ------------------------------------------------------------------ auto-rerun timers
     def _start_timer(self, fragment_id: str, interval: float) -> None:
