@@ -2,7 +2,8 @@
 
     .venv/bin/python scripts/measure_live_view.py [--pages 1] [--seconds 20] [--root .]
 
-Reports, over a window while every page trains:
+Reports, over a window while the pages train (at most PLAYGROUND_MAX_JOBS=2 at once; further pages
+wait in the queue, polling only their status):
 - the web process's CPU seconds (utime + stime from /proc) per poll: a poll is one fragment run,
   counted from the ForwardMsgs the pages receive (`script_finished`), and per second per page;
 - with PLAYGROUND_LIVE_LOG (set here; the app logs each live refresh), the refreshes' own CPU
