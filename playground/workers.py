@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 RETIRE_AFTER = 20.0        # seconds idle before a grown worker retires
 RETIRE_GROWTH_MB = 100.0   # growth over its start that makes an idle worker retire
 ETA_EVERY = 1.0            # seconds between queue-estimate refreshes
+WORKER_NICE = 5            # workers yield the CPU to the web process when both want it
 
 
 # ================================================================ the worker side
@@ -106,6 +107,10 @@ def _receive(conn: Connection, orders: queue.Queue, controls: dict[str, Controls
 
 def _serve_process(conn: Connection, retire_after: float, retire_growth_mb: float) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is for the server, which closes us
+    try:
+        os.nice(WORKER_NICE)     # pages and health checks first; training takes the rest
+    except OSError:
+        pass
     # As the server prints its own engine messages (Python's last-resort handler): the message,
     # and a traceback for a failure.
     logging.basicConfig(level=logging.WARNING, format="%(message)s")

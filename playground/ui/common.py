@@ -390,4 +390,5 @@ def history_key(history: tuple) -> tuple:
 # included (runner.postScriptGC). With torch, plotly and Streamlit loaded, that walk of the heap
 # cost ~100 ms a poll, most of a live page's CPU. What is loaded by now stays for the server's
 # life: leave it out of those collections (objects made later are collected as before).
+import pandas  # noqa: E402,F401 - plotly imports it lazily from each session's thread; two at once race
 gc.freeze()
