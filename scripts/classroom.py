@@ -1146,6 +1146,11 @@ def _check(report: Report, roster: list[Student]) -> None:
     if bad_paths:
         report.notes.append(f"deltas addressed through an element node, which a browser cannot apply ('setIn' "
                             f"cannot be called on an ElementNode) (student: first ones): {bad_paths}")
+    solo_other = ((report.solo or {}).get("cpu") or {}).get("other_cores")
+    class_other = (report.cpu or {}).get("other_cores")
+    if solo_other is not None and class_other is not None and abs(solo_other - class_other) > 0.25:
+        report.notes.append(f"other processes used {solo_other} cores during the solo run and {class_other} during "
+                            f"the class: the fair-share comparison is skewed by the machine's other users")
     again = [s.index for s in roster if s.replays]
     if again:
         report.notes.append(f"Play pressed again on students {again}: their page still said 'ready' "
