@@ -36,8 +36,8 @@ second). Both compare with a solo run, so they mean something only when the mach
 users take about the same CPU during the solo run and the class: the report says how much.
 
 MEMORY. Summed over the server's process tree. "before" is the warm, idle server: torch
-imported, the worker pool started, the warm-up and solo runs done, their sessions expired, and
-their workers retired and replaced (the pool retires an idle worker that grew by 100 MB after
+imported, the worker pool started, the warm-up runs done, their sessions expired, and their
+workers retired and replaced (the pool retires an idle worker that grew by 100 MB after
 RETIRE_AFTER = 20 s), so it compares what the class leaves behind, not import costs. Streamlit
 keeps a disconnected session for `server.disconnectedSessionTTL` seconds (default 120; this
 harness starts the server with --ttl, default 2) and drops expired sessions only when its session
