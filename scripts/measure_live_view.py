@@ -4,11 +4,12 @@
 
 Reports, over a window while the pages train (at most PLAYGROUND_MAX_JOBS=2 at once; further pages
 wait in the queue, polling only their status):
-- the web process's CPU seconds (utime + stime from /proc) per poll: a poll is one fragment run,
-  counted from the ForwardMsgs the pages receive (`script_finished`), and per second per page;
-- with PLAYGROUND_LIVE_LOG (set here; the app logs each live refresh), the refreshes' own CPU
-  time (time.thread_time() around each part) by part;
-- the CPU of the server's child processes (training workers), for comparison;
+- the web process's CPU seconds (utime + stime from /proc) per poll and per second per page. A
+  poll is one fragment run, as the app logs them with PLAYGROUND_LIVE_LOG (set here); an app
+  without that log is counted by the `script_finished` ForwardMsgs its pages receive (Streamlit
+  may run several due fragments in one script run, so that count can be lower);
+- from the same log, each refresh's own CPU time (time.thread_time() around the part) by part;
+- the CPU of the server's child processes (training workers) and of our Chromium, for comparison;
 - steps/s shown by the pages against a Trainer alone on the same core (headless);
 - Chromium's frames per second (requestAnimationFrame) and long tasks (PerformanceObserver).
 
