@@ -59,6 +59,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import socket
 import struct
@@ -344,6 +345,10 @@ class Server:
             pass
         self.process.wait(10)
         self._log.close()
+
+    def cleanup(self) -> None:
+        """Remove the server's temporary folder (its log, data and cache folders)."""
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _group_alive(self) -> bool:
         try:
@@ -1041,6 +1046,7 @@ def run(mode: str = "protocol", students: int = 8, slots: int = 2, open_sessions
         report.health_open = probe.window(m["open_start"], m["open_end"])
     report.server_log_problems = [line for line in server.log().splitlines()
                                   if any(w in line for w in ("Traceback", "ERROR", "Error", "terminate called"))][:20]
+    server.cleanup()
     report.bounds = fair_bounds([s.elapsed for s in roster], report.solo_s or math.inf, slots, margin)
     report.rows = [_row(s) for s in roster]
     _check(report, roster)
