@@ -95,13 +95,13 @@ def test_queue_positions_and_estimates_then_start_in_order():
         first = Job(toy(epochs=40, seed=1), pool=pool)
         first.play()
         wait_for(lambda: first.snapshot().epoch >= 2, what="first's epochs")
-        waiting = [Job(toy(epochs=4, seed=s), pool=pool) for s in (2, 3)]
+        waiting = [Job(toy(epochs=20, seed=s), pool=pool) for s in (2, 3)]
         for job in waiting:
             job.play()
         wait_for(lambda: [j.snapshot().queue_position for j in waiting] == [1, 2], what="positions")
         wait_for(lambda: all(j.snapshot().queue_eta is not None for j in waiting), what="estimates")
         eta1, eta2 = (j.snapshot().queue_eta for j in waiting)
-        assert 0 <= eta1 < eta2                                     # the second waits for the first too
+        assert 0 <= eta1 < eta2                         # the second also waits for the first's 20 epochs
         order = []
         while not all(j.snapshot().status == "finished" for j in waiting):
             for j in waiting:
