@@ -277,8 +277,9 @@ def renice_children(pid: int, nice: int) -> list[int]:
 class Server:
     """`streamlit run app.py` in its own process group, with the classroom's settings."""
 
-    def __init__(self, slots: int, ttl: int = 5, env: dict | None = None, workdir: Path | None = None):
-        self.slots, self.ttl = slots, ttl
+    def __init__(self, slots: int, ttl: int = 5, env: dict | None = None, workdir: Path | None = None,
+                 cpus: str = ""):
+        self.slots, self.ttl, self.cpus = slots, ttl, cpus      # cpus: "0,1" pins the server (taskset)
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="classroom-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -294,7 +295,8 @@ class Server:
             env.pop("PLAYGROUND_WORKERS", None)        # real worker processes, as in a classroom
         self._log = open(self.log_path, "w+")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+            [*(["taskset", "-c", self.cpus] if self.cpus else []),
+             sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
              "--server.disconnectedSessionTTL", str(self.ttl), "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -894,8 +896,16 @@ def _open_pages(browser, url: str, students: list[Student], timeout_ms: int = 12
     return contexts, pages
 
 
-def _launch(playwright):
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
+def _launch(playwright, cpus: str = ""):
+    """Chromium, pinned to `cpus` through a small wrapper when given (as tests/test_browser.py
+    does): on a machine with cores to spare, the students' browsers then stay off the server's."""
+    executable = CHROMIUM
+    if cpus:
+        wrapper = Path(tempfile.mkdtemp(prefix="classroom-chromium-")) / "chromium"
+        wrapper.write_text(f'#!/bin/sh\nexec taskset -c {cpus} {CHROMIUM} "$@"\n')
+        wrapper.chmod(0o755)
+        executable = str(wrapper)
+    return playwright.chromium.launch(executable_path=executable, headless=True, args=BROWSER_ARGS)
 
 
 # ================================================================== one whole run
@@ -909,6 +919,8 @@ class Report:
     cores: int
     margin: float
     worker_nice: int = 0          # experiment: niceness given to the server's child processes
+    server_cpus: str = ""         # taskset list for the server (and its workers); "" = any
+    client_cpus: str = ""         # taskset list for Chromium; "" = any
     solo_s: float | None = None
     solo: dict | None = None
     rows: list = field(default_factory=list)
@@ -944,7 +956,7 @@ def fair_bounds(elapsed: list[float | None], solo: float, slots: int, margin: fl
 
 def run(mode: str = "protocol", students: int = 8, slots: int = 2, open_sessions: int | None = None,
         epochs: int = 100, ttl: int = 2, margin: float = FAIR_MARGIN, out: Path | None = None,
-        verbose: bool = True, worker_nice: int = 0) -> Report:
+        verbose: bool = True, worker_nice: int = 0, server_cpus: str = "", client_cpus: str = "") -> Report:
     """Start a server, warm it up, time one student alone, run the class, measure memory before
     and after, compare every result with a solo Trainer run; returns the Report."""
     started = time.monotonic()
@@ -957,7 +969,8 @@ def run(mode: str = "protocol", students: int = 8, slots: int = 2, open_sessions
     solo_params = student_params(0, epochs)
     global PROGRESS
     PROGRESS = say if verbose else None
-    server = Server(slots, ttl).start()
+    report.server_cpus, report.client_cpus = server_cpus, client_cpus
+    server = Server(slots, ttl, cpus=server_cpus).start()
     probe = HealthProbe(server.url)
     watch: MemoryWatch | None = None
     expected_jobs = None
@@ -973,7 +986,7 @@ def run(mode: str = "protocol", students: int = 8, slots: int = 2, open_sessions
         if mode == "browser":
             from playwright.sync_api import sync_playwright
             playwright = sync_playwright().start()
-            browser = _launch(playwright)
+            browser = _launch(playwright, client_cpus)
         # the class arrives at an idle server: time the solo run from that same state
         report.memory["before"] = _settled(server, ttl, solo_params, since=time.monotonic(), say=say)
         say("timing one student alone")
@@ -1223,7 +1236,9 @@ def table(report: Report) -> str:
     rel = lambda v: "" if v is None else f"{v - t0:.1f}"          # noqa: E731
     lines = [f"classroom: mode={report.mode} students={report.students} open={report.open_sessions} "
              f"slots={report.slots} cores={report.cores} epochs={report.epochs}"
-             + (f" worker-nice={report.worker_nice} (experiment)" if report.worker_nice else "") + f"  [{report.git}]",
+             + (f" worker-nice={report.worker_nice} (experiment)" if report.worker_nice else "")
+             + (f" server-cpus={report.server_cpus}" if report.server_cpus else "")
+             + (f" client-cpus={report.client_cpus}" if report.client_cpus else "") + f"  [{report.git}]",
              f"solo: {report.solo_s} s ({(report.solo or {}).get('steps_per_s')} steps/s); fair share: "
              f"k-th finisher <= ceil(k/{report.slots}) x solo x {report.margin}",
              f"{'#':>2} {'dataset':7} {'seed':>4} {'start':>6} {'train@':>6} {'finish':>6} {'elapsed':>7} "
@@ -1252,6 +1267,9 @@ def table(report: Report) -> str:
                      f"process {c['server_web_cores']}, its workers {c['server_workers_cores']}, clients "
                      f"{c['client_cores']}, other users {c['other_cores']}; "
                      f"load average {' '.join(f'{v:.1f}' for v in c['loadavg'])}")
+        if report.mode == "browser" and not report.client_cpus and (c.get("client_cores") or 0) > 0.25 * report.cores:
+            lines.append(f"NOTE: the students' browsers used {c['client_cores']} of {report.cores} cores themselves, on "
+                         f"the server's cores (in a classroom each has its own machine; see --client-cpus)")
         if (c.get("other_cores") or 0) > 0.25 * report.cores:
             lines.append(f"NOTE: other processes on this machine used {c['other_cores']} of {report.cores} cores while "
                          f"the class trained: the timings are not the app's alone")
@@ -1284,6 +1302,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ttl", type=int, default=2, help="server.disconnectedSessionTTL, seconds")
     parser.add_argument("--margin", type=float, default=FAIR_MARGIN)
     parser.add_argument("--json", type=Path, default=None, help="where to write the JSON report")
+    parser.add_argument("--server-cpus", default="", help="pin the server and its workers (taskset list, e.g. 0,1)")
+    parser.add_argument("--client-cpus", default="",
+                        help="pin Chromium (taskset list, e.g. 2,3): the students' browsers off the server's cores")
     parser.add_argument("--worker-nice", type=int, default=0,
                         help="experiment: run the server's worker processes at this niceness (0: as shipped)")
     args = parser.parse_args(argv)
@@ -1293,7 +1314,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))     # `timeout`, kill: clean up on the way out
     out = args.json or ROOT / "test-artifacts" / f"classroom-{args.mode}.json"
     report = run(args.mode, args.students, args.slots, args.open, args.epochs, args.ttl, args.margin, out=out,
-                 worker_nice=args.worker_nice)
+                 worker_nice=args.worker_nice, server_cpus=args.server_cpus, client_cpus=args.client_cpus)
     print(table(report))
     print(f"JSON: {out}")
     return 0 if report.ok else 1
