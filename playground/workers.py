@@ -33,7 +33,7 @@ import time
 import types
 from multiprocessing.connection import Connection
 
-from playground.jobs import Controls, Job, Order, Run, default_max_jobs
+from playground.jobs import Controls, Job, Run, default_max_jobs
 
 log = logging.getLogger(__name__)
 RETIRE_AFTER = 20.0        # seconds idle before a grown worker retires
