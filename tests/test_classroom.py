@@ -67,8 +67,8 @@ def _assert_targets(report):
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
-@pytest.mark.xfail(strict=False, reason="known bug, issue 8 left open: in real Chromium some pages (3 of 8 in one run, "
-                   "0 in others) throw 'setIn cannot be called on an ElementNode' / 'Cannot set a node at a delta "
+@pytest.mark.xfail(strict=False, reason="known bug, issue 8 left open: in real Chromium some pages (3 of 8 in two of the "
+                   "last three runs) throw 'setIn cannot be called on an ElementNode' / 'Cannot set a node at a delta "
                    "path' when a run ends and the page redraws while its chart fragments refresh, and lose their "
                    "websocket; the figures are still printed and saved")
 def test_eight_browsers_press_play_at_once():
