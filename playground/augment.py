@@ -12,11 +12,16 @@ MAX_SHIFT = 2 / 14      # +-2 pixels, in affine_grid units ([-1, 1] spans 28 px)
 THICKEN_P = 0.25        # share of digits whose strokes are thickened
 
 
-def _uniform(n: int, gen: torch.Generator, device) -> torch.Tensor:
-    return torch.rand(n, generator=gen, device=device) * 2 - 1
+def _rand(gen, shape: tuple, device) -> torch.Tensor:
+    """Uniform [0, 1): `gen` is a torch.Generator, or the trainer's draws (called with shape, device)."""
+    return gen(shape, device) if callable(gen) else torch.rand(shape, generator=gen, device=device)
 
 
-def digits(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+def _uniform(n: int, gen, device) -> torch.Tensor:
+    return _rand(gen, (n,), device) * 2 - 1
+
+
+def digits(x: torch.Tensor, gen) -> torch.Tensor:
     """x: (n, 1, 28, 28) images in [0, 1] -> shifted, rotated, scaled, some thickened."""
     n, dev = x.shape[0], x.device
     angle = _uniform(n, gen, dev) * MAX_ROTATION
@@ -27,5 +32,5 @@ def digits(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
                          torch.stack([sin, cos, shift[:, 1]], 1)], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     out = F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
-    thick = (torch.rand(n, 1, 1, 1, generator=gen, device=dev) < THICKEN_P).to(x.dtype)
+    thick = (_rand(gen, (n, 1, 1, 1), dev) < THICKEN_P).to(x.dtype)
     return out + thick * (F.max_pool2d(out, 3, 1, 1) - out)

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from playground import fastpath
 from playground.config import Config
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -45,13 +46,15 @@ class Dropout(nn.Module):
     def __init__(self, p: float):
         super().__init__()
         self.p = p
-        self.generator: torch.Generator | None = None
+        self.generator: torch.Generator | fastpath.Draws | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
             return x
-        gen = self.generator if self.generator is not None and self.generator.device == x.device else None
-        keep = torch.rand(x.shape, generator=gen, device=x.device) >= self.p
+        source = self.generator
+        if isinstance(source, torch.Generator) and source.device != x.device:
+            source = None
+        keep = fastpath.uniform(source, x.shape, x.device) >= self.p
         return x * keep / (1 - self.p)
 
     def extra_repr(self) -> str:

@@ -102,6 +102,7 @@ class Trainer:
         self.split = split if split is not None else datasets.load(config, data_dir)
         self.cpu_gen = torch.Generator().manual_seed(config.seed)
         self.gen = torch.Generator(self.device).manual_seed(config.seed)
+        self.draws = fastpath.Draws(self.gen)   # dropout and augmentation: the run's own numbers
         self.head = head_for(config, self.split.n_classes)
         self.model = self._build_model()
         self._load_data()
@@ -136,13 +137,9 @@ class Trainer:
         model = build_model(self.config, n_inputs, self.split.n_classes, self.cpu_gen).to(self.device)
         for m in model.modules():
             if isinstance(m, Dropout):
-                m.generator = self._random_gen
+                m.generator = self.draws
         return model
 
-    @property
-    def _random_gen(self) -> torch.Generator | None:
-        # In CUDA graphs only the default generator is replay-safe; on the CPU each run has its own.
-        return self.gen if self.device.type == "cpu" else None
 
     def _load_data(self) -> None:
         def put(array) -> torch.Tensor:
@@ -279,8 +276,9 @@ class Trainer:
             if self._fast_mode == "auto":
                 fastpath.check_capturable(self)
             graph = fastpath.GraphSteps(self._step_core, self.batch_size, self.device, k,
-                                        capture=self._fast_mode == "auto")
-            graph.prepare(warmup=lambda: self._train_steps_eager(fastpath.WARMUP_STEPS))
+                                        capture=self._fast_mode == "auto", draws=self.draws)
+            graph.prepare(warmup=lambda: self._train_steps_eager(fastpath.WARMUP_STEPS - 1),
+                          one_step=lambda: self._train_steps_eager(1))
         except (fastpath.NotCapturable, RuntimeError) as e:
             self._fast_mode = "eager"
             self.fast_path = f"eager ({_first_line(e)})"
@@ -305,7 +303,7 @@ class Trainer:
         xb = self.x_train.index_select(0, idx)
         tb = self.t_train.index_select(0, idx)
         if self.config.augment:
-            xb = augment.digits(xb, self._random_gen)
+            xb = augment.digits(xb, self.draws)
         loss = self.head.loss(self.model(xb), tb)
         total = loss
         if self.config.l1:

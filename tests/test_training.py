@@ -132,3 +132,30 @@ def test_graph_fast_path_bookkeeping_matches_eager():
     assert [r.steps for r in blocks.history] == [25, 50, 75]
     for p, q in zip(blocks.model.parameters(), eager.model.parameters()):
         assert torch.equal(p, q)
+
+
+def test_graph_steps_draw_their_random_numbers_from_the_runs_own_generator():
+    # Dropout in the K-step body reads per-replay buffers filled from the run's generator (the
+    # emulated graph is the captured body run eagerly): same seed, same run; a paused run goes on
+    # exactly; each replay gets fresh numbers.
+    config = small(batch_size=8, epochs=4, dropout=0.3)
+    runs = [Trainer(config, fast_path="emulate") for _ in range(2)]
+    refills = []
+    refill = runs[0].draws.refill
+    runs[0].draws.refill = lambda: (refills.append(1), refill())
+    for t in runs:
+        t.run()
+    assert len(refills) == 4          # 25 steps an epoch: one 16-step replay each, the rest eager
+    assert runs[0].fast_path.startswith("emulated graph") and runs[0].draws.buffers
+    assert [r.train_loss for r in runs[0].history] == [r.train_loss for r in runs[1].history]
+    first = Trainer(config.replace(epochs=2), fast_path="emulate")
+    first.run()
+    second = Trainer(config, fast_path="emulate")
+    second.restore_state(first.export_state())
+    second.run()
+    assert [r.train_loss for r in second.history] == [r.train_loss for r in runs[0].history]
+    buffer = runs[0].draws.buffers[0]
+    before = buffer.clone()
+    runs[0].draws.refill()
+    assert buffer.shape[0] == 16 and not torch.equal(before, buffer)
+    assert 0 <= float(buffer.min()) and float(buffer.max()) < 1
