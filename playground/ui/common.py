@@ -287,59 +287,65 @@ def _pct(x: float | None) -> str:
 
 
 # ------------------------------------------------------------- the live view
-# A running page is refreshed in parts, each an st.fragment with its own cadence, and the charts
-# only while the job trains: a queued or loading page polls its status alone, a resting one
-# nothing. When the job's phase changes (queued -> training -> paused...), the status part
-# redraws the whole page once, which declares the parts again with the cadence of the new phase.
-# A fragment run costs Streamlit ~7-10 ms of the web process's CPU before it draws anything, so
-# the numbers refresh once a second (download progress twice); the pages pick their charts'
-# cadences (the 2D decision surface, the thing to watch, twice a second).
+# A running page's live view is ONE st.fragment: status, numbers and charts. It reruns every
+# `every` seconds while the job trains (the page's fastest part), every STATUS_EVERY while it waits,
+# never at rest; when the job's phase changes (queued -> training -> finished...) it redraws the
+# whole page once, which declares it again with the new phase's cadence. One fragment, because a
+# full rerun requested by one fragment while other fragments' timers fire crashed pages in
+# Chromium ("Cannot set a node at a delta path", streamlit#15084-like). Parts with a slower
+# cadence draw the snapshot they drew last (`due`), so their cached chart is sent again unchanged:
+# sending a cached figure costs ~0.3-0.9 ms, a fragment run itself ~7 ms.
 STATUS_EVERY = {"queued": 1.0, "loading": POLL_SECONDS, "running": 1.0}
+DUE_SLACK = 0.1        # a part due every 1 s in a 0.5 s view is redrawn every other run, not every third
 NO_TOOLBAR = {"displayModeBar": False}
 LIVE_LOG = "PLAYGROUND_LIVE_LOG"   # a file: each live refresh appends "time page part thread-ms" (measuring)
 
 
 def phase(snap: Snapshot) -> str:
-    """"training", "waiting" (queued, loading) or "resting": what the page's parts poll for."""
+    """"training", "waiting" (queued, loading) or "resting": what the live view polls for."""
     return "training" if snap.status == "running" else "waiting" if snap.active else "resting"
 
 
-def part_every(snap: Snapshot, every: float) -> float | None:
-    """A chart part's cadence: `every` seconds while the job trains, else no polling at all."""
-    return every if phase(snap) == "training" else None
+def cadence(snap: Snapshot, every: float | None = None) -> float | None:
+    """Seconds between runs of the live view: `every` while training, STATUS_EVERY while waiting,
+    None (no polling) at rest."""
+    if not snap.active:
+        return None
+    if phase(snap) == "training" and every is not None:
+        return every
+    return STATUS_EVERY.get(snap.status, POLL_SECONDS)
 
 
-def live(page: str, body: Callable[[Snapshot], None], active: bool) -> None:
-    """The status part: `body(snapshot)` now, and again while the job is active (STATUS_EVERY);
+def live(page: str, body: Callable[[Snapshot], None], active: bool, every: float | None = None) -> None:
+    """The live view: `body(snapshot)` now, and again while the job is active (see `cadence`);
     the whole page is redrawn once when the job's phase changes."""
     job = get_job(page)
     drawn = job.snapshot() if job is not None else None
-    every = STATUS_EVERY.get(drawn.status, POLL_SECONDS) if active and drawn is not None else None
+    run_every = cadence(drawn, every) if active and drawn is not None else None
 
-    @st.fragment(run_every=every)
-    def _status() -> None:
+    @st.fragment(run_every=run_every)
+    def _live() -> None:
         job = get_job(page)
         if job is None:
             return
         snap = job.snapshot()
-        _measured(page, "status", body, snap)
-        if every is not None and (phase(snap) != phase(drawn) or not snap.active):
-            st.rerun()   # e.g. queued -> training: the charts start polling; training ended: buttons
-    _status()
+        _measured(page, "live", body, snap)
+        if run_every is not None and (phase(snap) != phase(drawn) or not snap.active):
+            st.rerun()   # e.g. queued -> training: the view polls faster; training ended: buttons
+    _live()
 
 
-def live_part(page: str, name: str, body: Callable[[Snapshot], None], every: float) -> None:
-    """A part of the live view with its own cadence, polled only while the job trains."""
-    job = get_job(page)
-    if job is None:
-        return
-
-    @st.fragment(run_every=part_every(job.snapshot(), every))
-    def _part() -> None:
-        job = get_job(page)
-        if job is not None:
-            _measured(page, name, body, job.snapshot())
-    _part()
+def due(page: str, part: str, every: float, snap: Snapshot) -> Snapshot:
+    """The snapshot part `part` of the live view draws: the newest once `every` seconds have passed
+    since it took one (and always when the job is not training), else the one it drew last."""
+    slot = f"{page}-due:{part}"
+    held = st.session_state.get(slot)
+    now = time.monotonic()
+    if (held is not None and phase(snap) == "training" and phase(held[1]) == "training"
+            and now - held[0] < every - DUE_SLACK):
+        return held[1]
+    st.session_state[slot] = (now, snap)
+    return snap
 
 
 def _measured(page: str, part: str, body: Callable[[Snapshot], None], snap: Snapshot) -> None:

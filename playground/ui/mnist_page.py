@@ -16,8 +16,7 @@ BASE = cfg.preset("784-100-10, SGD (tutorial)")
 GALLERY = 32             # misread digits shown in the Mistakes tab
 TABLE_ROWS = 200         # rows of the Predictions table
 CURVES_EVERY = 1.0       # seconds between redraws of the curves while training
-RESULTS_POLL = 2.0       # seconds between refreshes of the result tabs while training
-NO_TOOLBAR = {"displayModeBar": False}
+RESULTS_POLL = 2.0       # seconds between redraws of the result tabs while training
 TABS = ("Confusion matrix", "Mistakes", "Look at one digit", "Predictions")
 
 
@@ -40,7 +39,6 @@ def render() -> None:
     job = common.controls(PAGE, config)
     snap = job.snapshot()
     live_view(shown_source, snap.active)
-    results(snap)
     code_box(config)
 
 
@@ -99,9 +97,13 @@ def download_full(config: cfg.Config) -> None:
 
 # ------------------------------------------------------------------ live view
 def live_view(shown_source: str, active: bool) -> None:
-    """Status and numbers every second while active; the curves on their own cadence while training."""
-    common.live(PAGE, lambda snap: status(snap, shown_source), active)
-    common.live_part(PAGE, "curves", curves, CURVES_EVERY)
+    """One live fragment: status and numbers every second while active, the curves and the
+    result tabs on their own cadence while training."""
+    def view(snap: Snapshot) -> None:
+        status(snap, shown_source)
+        curves(common.due(PAGE, "curves", CURVES_EVERY, snap))
+        results(common.due(PAGE, "results", RESULTS_POLL, snap))
+    common.live(PAGE, view, active, every=CURVES_EVERY)
 
 
 def status(snap: Snapshot, shown_source: str) -> None:
@@ -136,15 +138,9 @@ def curves(snap: Snapshot) -> None:
 
 # ------------------------------------------------------------------ results
 def results(snap: Snapshot) -> None:
-    """The test-set tabs; refreshed every few seconds while training (new epochs bring new numbers)."""
-    @st.fragment(run_every=common.part_every(snap, RESULTS_POLL))
-    def _results() -> None:
-        job = common.get_job(PAGE)
-        snap = job.snapshot() if job is not None else None
-        if snap is None or snap.mnist is None:
-            return
+    """The test-set tabs (new epochs bring new numbers)."""
+    if snap.mnist is not None:
         result_tabs(snap)
-    _results()
 
 
 def result_tabs(snap: Snapshot) -> None:
@@ -182,8 +178,8 @@ def mistakes_tab(view: MnistView, wrong: np.ndarray) -> None:
     shown = wrong[:GALLERY]
     first = f"; the first {len(shown)}" if len(shown) else ""
     st.caption(f"{len(wrong):,} of {len(view.labels):,} test digits are misread{first} (true → predicted):")
-    st.plotly_chart(charts.digit_gallery(view.images[shown], view.labels[shown], view.predicted[shown]),
-                    key=f"{PAGE}-chart:gallery", config=NO_TOOLBAR)
+    common.chart(PAGE, "gallery", (view.predicted,),
+                 lambda: charts.digit_gallery(view.images[shown], view.labels[shown], view.predicted[shown]))
 
 
 def one_digit(view: MnistView, wrong: np.ndarray) -> None:
@@ -203,9 +199,11 @@ def one_digit(view: MnistView, wrong: np.ndarray) -> None:
     verdict = "right" if guess == true else "wrong"
     st.markdown(f"True digit **{true}**, the network says **{guess}** ({confidence:.0%} sure): **{verdict}**.")
     left, right = st.columns([1, 1.4])
-    left.plotly_chart(charts.digit_image(view.images[index], f"test digit {index}: a {true}"),
-                      key=f"{PAGE}-chart:digit", config=NO_TOOLBAR)
-    right.plotly_chart(charts.probability_bars(view.probs[index]), key=f"{PAGE}-chart:bars", config=NO_TOOLBAR)
+    with left:
+        common.chart(PAGE, "digit", (view.images, index),
+                     lambda: charts.digit_image(view.images[index], f"test digit {index}: a {true}"))
+    with right:
+        common.chart(PAGE, "bars", (view.probs, index), lambda: charts.probability_bars(view.probs[index]))
 
 
 def _next_mistake(key: str, wrong: np.ndarray) -> None:

@@ -11,7 +11,8 @@ from playground.models import n_outputs
 from playground.ui import common
 
 PAGE = "2d"
-SURFACE_EVERY = 0.5    # seconds between redraws while training: the decision surface, the star
+SURFACE_EVERY = 0.5    # seconds between redraws while training: the decision surface, the star,
+                       # and the live view's cadence (status and numbers)
 CURVES_EVERY = 1.0     # loss and accuracy curves
 NETWORK_EVERY = 2.0    # the network diagram (the heaviest chart)
 
@@ -61,14 +62,16 @@ def _regenerate() -> None:
 
 # ------------------------------------------------------------------ live view
 def live_view(show_test: bool, discretize: bool, active: bool) -> None:
-    """Status and numbers every second while active; the charts on their own cadence while training."""
-    common.live(PAGE, status, active)
-    left, right = st.columns([1.1, 1])
-    with left:
-        common.live_part(PAGE, "surface", lambda snap: surface(snap, show_test, discretize), SURFACE_EVERY)
-    with right:
-        common.live_part(PAGE, "curves", curves, CURVES_EVERY)
-    common.live_part(PAGE, "network", network, NETWORK_EVERY)
+    """One live fragment: status and numbers each run, each chart on its own cadence while training."""
+    def view(snap: Snapshot) -> None:
+        status(snap)
+        left, right = st.columns([1.1, 1])
+        with left:
+            surface(common.due(PAGE, "surface", SURFACE_EVERY, snap), show_test, discretize)
+        with right:
+            curves(common.due(PAGE, "curves", CURVES_EVERY, snap))
+        network(common.due(PAGE, "network", NETWORK_EVERY, snap))
+    common.live(PAGE, view, active, every=SURFACE_EVERY)
 
 
 def status(snap: Snapshot) -> None:

@@ -422,12 +422,28 @@ def test_a_queued_page_polls_its_status_and_builds_no_chart(at, builds):
     wait_idle(at)
 
 
-@pytest.mark.parametrize("status, every", [("running", 2.0), ("queued", None), ("loading", None),
+@pytest.mark.parametrize("status, every", [("running", 0.5), ("queued", 1.0), ("loading", 0.5),
                                            ("idle", None), ("paused", None), ("finished", None)])
-def test_charts_poll_only_while_the_job_trains(status, every):
+def test_the_live_view_polls_fast_while_training_slowly_while_waiting_never_at_rest(status, every):
     from playground.jobs import Snapshot
     from playground.ui import common
-    assert common.part_every(Snapshot(cfg.Config(), status=status), 2.0) == every
+    assert common.cadence(Snapshot(cfg.Config(), status=status), 0.5) == every
+
+
+def test_a_slower_part_of_the_live_view_draws_its_last_snapshot_until_due(monkeypatch):
+    from playground.jobs import Snapshot
+    from playground.ui import common
+    state, clock = {}, [100.0]
+    monkeypatch.setattr(common.st, "session_state", state)
+    monkeypatch.setattr(common.time, "monotonic", lambda: clock[0])
+    first, second, third = (Snapshot(cfg.Config(), status="running", steps=n) for n in (1, 2, 3))
+    assert common.due("p", "net", 2.0, first) is first
+    clock[0] += 0.5
+    assert common.due("p", "net", 2.0, second) is first          # not due: the same snapshot again
+    clock[0] += 1.45
+    assert common.due("p", "net", 2.0, third) is third           # due (within DUE_SLACK of 2 s)
+    finished = Snapshot(cfg.Config(), status="finished", steps=4)
+    assert common.due("p", "net", 2.0, finished) is finished     # the end is drawn at once
 
 
 def test_the_status_line_says_the_place_in_the_queue_and_the_wait():
