@@ -15,6 +15,7 @@ from playground import config as cfg
 from playground.config import Config, ConfigError
 from playground import workers
 from playground.jobs import Job, Snapshot
+from playground.ui import streamlit_speedups
 
 workers.warm_up()   # training runs in worker processes: start them with the server
 
@@ -398,3 +399,4 @@ def history_key(history: tuple) -> tuple:
 # life: leave it out of those collections (objects made later are collected as before).
 import pandas  # noqa: E402,F401 - plotly imports it lazily from each session's thread; two at once race
 gc.freeze()
+streamlit_speedups.install()
