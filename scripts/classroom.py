@@ -896,13 +896,19 @@ def _open_pages(browser, url: str, students: list[Student], timeout_ms: int = 12
     return contexts, pages
 
 
-def _launch(playwright, cpus: str = ""):
-    """Chromium, pinned to `cpus` through a small wrapper when given (as tests/test_browser.py
-    does): on a machine with cores to spare, the students' browsers then stay off the server's."""
+def _launch(playwright, cpus: str = "", nice: int = 0):
+    """Chromium, through a small wrapper when pinned to `cpus` (as tests/test_browser.py does: on
+    a machine with cores to spare, the students' browsers then stay off the server's) or run at
+    niceness `nice` (on the server's own cores, the browsers then take only what the server leaves,
+    as if each student had a machine of their own)."""
     executable = CHROMIUM
-    if cpus:
+    if cpus or nice:
         wrapper = Path(tempfile.mkdtemp(prefix="classroom-chromium-")) / "chromium"
-        wrapper.write_text(f'#!/bin/sh\nexec taskset -c {cpus} {CHROMIUM} "$@"\n')
+        pin = f"taskset -c {cpus} " if cpus else ""
+        # Linux groups CPU time by session (sched_autogroup): a process's nice value only counts
+        # inside its session, so the browsers get a session of their own, niced as a whole.
+        group = f'echo {nice} > /proc/self/autogroup 2>/dev/null; ' if nice else ""
+        wrapper.write_text(f'#!/bin/sh\nexec setsid -w sh -c \'{group}exec nice -n {nice} {pin}{CHROMIUM} "$@"\' sh "$@"\n')
         wrapper.chmod(0o755)
         executable = str(wrapper)
     return playwright.chromium.launch(executable_path=executable, headless=True, args=BROWSER_ARGS)
@@ -921,6 +927,7 @@ class Report:
     worker_nice: int = 0          # experiment: niceness given to the server's child processes
     server_cpus: str = ""         # taskset list for the server (and its workers); "" = any
     client_cpus: str = ""         # taskset list for Chromium; "" = any
+    client_nice: int = 0          # niceness of Chromium (the students' browsers)
     solo_s: float | None = None
     solo: dict | None = None
     rows: list = field(default_factory=list)
@@ -956,7 +963,8 @@ def fair_bounds(elapsed: list[float | None], solo: float, slots: int, margin: fl
 
 def run(mode: str = "protocol", students: int = 8, slots: int = 2, open_sessions: int | None = None,
         epochs: int = 100, ttl: int = 2, margin: float = FAIR_MARGIN, out: Path | None = None,
-        verbose: bool = True, worker_nice: int = 0, server_cpus: str = "", client_cpus: str = "") -> Report:
+        verbose: bool = True, worker_nice: int = 0, server_cpus: str = "", client_cpus: str = "",
+        client_nice: int = 0) -> Report:
     """Start a server, warm it up, time one student alone, run the class, measure memory before
     and after, compare every result with a solo Trainer run; returns the Report."""
     started = time.monotonic()
@@ -969,7 +977,7 @@ def run(mode: str = "protocol", students: int = 8, slots: int = 2, open_sessions
     solo_params = student_params(0, epochs)
     global PROGRESS
     PROGRESS = say if verbose else None
-    report.server_cpus, report.client_cpus = server_cpus, client_cpus
+    report.server_cpus, report.client_cpus, report.client_nice = server_cpus, client_cpus, client_nice
     server = Server(slots, ttl, cpus=server_cpus).start()
     probe = HealthProbe(server.url)
     watch: MemoryWatch | None = None
@@ -986,7 +994,7 @@ def run(mode: str = "protocol", students: int = 8, slots: int = 2, open_sessions
         if mode == "browser":
             from playwright.sync_api import sync_playwright
             playwright = sync_playwright().start()
-            browser = _launch(playwright, client_cpus)
+            browser = _launch(playwright, client_cpus, client_nice)
         # the class arrives at an idle server: time the solo run from that same state
         report.memory["before"] = _settled(server, ttl, solo_params, since=time.monotonic(), say=say)
         say("timing one student alone")
@@ -1238,7 +1246,8 @@ def table(report: Report) -> str:
              f"slots={report.slots} cores={report.cores} epochs={report.epochs}"
              + (f" worker-nice={report.worker_nice} (experiment)" if report.worker_nice else "")
              + (f" server-cpus={report.server_cpus}" if report.server_cpus else "")
-             + (f" client-cpus={report.client_cpus}" if report.client_cpus else "") + f"  [{report.git}]",
+             + (f" client-cpus={report.client_cpus}" if report.client_cpus else "")
+             + (f" client-nice={report.client_nice}" if report.client_nice else "") + f"  [{report.git}]",
              f"solo: {report.solo_s} s ({(report.solo or {}).get('steps_per_s')} steps/s); fair share: "
              f"k-th finisher <= ceil(k/{report.slots}) x solo x {report.margin}",
              f"{'#':>2} {'dataset':7} {'seed':>4} {'start':>6} {'train@':>6} {'finish':>6} {'elapsed':>7} "
@@ -1267,7 +1276,7 @@ def table(report: Report) -> str:
                      f"process {c['server_web_cores']}, its workers {c['server_workers_cores']}, clients "
                      f"{c['client_cores']}, other users {c['other_cores']}; "
                      f"load average {' '.join(f'{v:.1f}' for v in c['loadavg'])}")
-        if report.mode == "browser" and not report.client_cpus and (c.get("client_cores") or 0) > 0.25 * report.cores:
+        if report.mode == "browser" and not (report.client_cpus or report.client_nice) and (c.get("client_cores") or 0) > 0.25 * report.cores:
             lines.append(f"NOTE: the students' browsers used {c['client_cores']} of {report.cores} cores themselves, on "
                          f"the server's cores (in a classroom each has its own machine; see --client-cpus)")
         if (c.get("other_cores") or 0) > 0.25 * report.cores:
@@ -1305,6 +1314,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-cpus", default="", help="pin the server and its workers (taskset list, e.g. 0,1)")
     parser.add_argument("--client-cpus", default="",
                         help="pin Chromium (taskset list, e.g. 2,3): the students' browsers off the server's cores")
+    parser.add_argument("--client-nice", type=int, default=0,
+                        help="run Chromium at this niceness: on the server's cores, the browsers take only what "
+                             "the server leaves, as if each student had a machine of their own")
     parser.add_argument("--worker-nice", type=int, default=0,
                         help="experiment: run the server's worker processes at this niceness (0: as shipped)")
     args = parser.parse_args(argv)
@@ -1314,7 +1326,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))     # `timeout`, kill: clean up on the way out
     out = args.json or ROOT / "test-artifacts" / f"classroom-{args.mode}.json"
     report = run(args.mode, args.students, args.slots, args.open, args.epochs, args.ttl, args.margin, out=out,
-                 worker_nice=args.worker_nice, server_cpus=args.server_cpus, client_cpus=args.client_cpus)
+                 worker_nice=args.worker_nice, server_cpus=args.server_cpus, client_cpus=args.client_cpus,
+                 client_nice=args.client_nice)
     print(table(report))
     print(f"JSON: {out}")
     return 0 if report.ok else 1

@@ -53,27 +53,20 @@ def _assert_targets(report):
     broken = [c for c in report.failed() if c[0] in MUST_HOLD]
     assert not broken, "classroom broken:\n" + "\n".join(f"- {n}: {d}" for n, _, d in broken) + "\n\n" + text
     health = report.health_class
-    if report.mode == "browser":
-        # Eight Chromium pages on the server's own 2 cores take most of them (1.4 cores measured,
-        # against 0.2 for the web process): the class's pace is then the browsers', not the
-        # server's; it is reported, and only the server's answers are bounded here.
-        assert health["timeouts"] == 0 and health["p95_ms"] < 2000, text
-        return
     makespan = max(r["elapsed_s"] for r in report.rows)
     fair = -(-report.students // report.slots) * report.solo_s * report.margin
     assert makespan <= GENEROUS * fair, text
     assert health["timeouts"] == 0 and health["p95_ms"] < GENEROUS * classroom.HEALTH_P95_MS, text
-    assert max(r["max_gap_s"] for r in report.rows) <= GENEROUS * classroom.MAX_UPDATE_GAP_S, text
+    gaps = [r["max_gap_s"] for r in report.rows if r.get("max_gap_s") is not None]   # protocol mode
+    assert max(gaps, default=0) <= GENEROUS * classroom.MAX_UPDATE_GAP_S, text
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
-@pytest.mark.xfail(strict=False, reason="known bug, issue 8 left open: in real Chromium some pages (3 of 8 in two of the "
-                   "last three runs) throw 'setIn cannot be called on an ElementNode' / 'Cannot set a node at a delta "
-                   "path' when a run ends and the page redraws while its chart fragments refresh, and lose their "
-                   "websocket; the figures are still printed and saved")
 def test_eight_browsers_press_play_at_once():
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    report = classroom.run(mode="browser", students=8, slots=2, epochs=100,
+    # The browsers share the server's 2 cores here; at the lowest priority they take only what the
+    # server leaves, as if each student had a machine of their own (scripts/classroom.py --client-nice).
+    report = classroom.run(mode="browser", students=8, slots=2, epochs=100, client_nice=19,
                            out=ARTIFACTS / "classroom-browser.json")
     _assert_targets(report)
 
