@@ -1,4 +1,4 @@
-"""python -m playground train | predict | export-code | bench"""
+"""python -m playground train | race | predict | export-code | bench"""
 from __future__ import annotations
 
 import argparse
@@ -34,6 +34,16 @@ def build_parser() -> Parser:
     train.add_argument("--save", help="save the trained model to this file (.pt)")
     train.add_argument("--data-dir", help="folder with the four MNIST IDX files")
     train.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    race = commands.add_parser("race", help="train several values of one setting at once, same data and seed")
+    race.add_argument("--vary", required=True, metavar="SETTING=V1,V2,...",
+                      help="the setting and its values, e.g. optimizer=sgd,sgd+momentum,adam,rmsprop or lr=0.3,0.03; "
+                           "for list settings separate the values with ';', e.g. hidden='4;8,8;16,16,16'")
+    cfg.add_cli_flags(race)
+    race.add_argument("--config", dest="config_file", help="a JSON file of settings (flags override it)")
+    race.add_argument("--json", action="store_true", help="one JSON line per run as it ends, then a summary line")
+    race.add_argument("--csv", help="write every run's epoch history to this CSV file")
+    race.add_argument("--data-dir", help="folder with the four MNIST IDX files")
 
     predict = commands.add_parser("predict", help="read digits from images with a saved model")
     predict.add_argument("--model", help="a model saved with train --save (default: the bundled digit reader)")
@@ -130,6 +140,39 @@ def _print_summary(summary: dict, as_json: bool) -> None:
             print(f"{key:>18}: {value}")
 
 
+# ------------------------------------------------------------------ race
+def cmd_race(args: argparse.Namespace) -> int:
+    """Each run is a job of the job system in worker processes (PLAYGROUND_MAX_JOBS at once)."""
+    from playground import race, workers
+
+    name, values = race.parse_vary(args.vary)
+    runs = race.entrants(config_from_args(args), name, values)
+
+    def report(result: dict) -> None:
+        if args.json:
+            print(json.dumps({k: v for k, v in result.items() if k != "history"}), flush=True)
+        else:
+            print(_race_line(result), flush=True)
+
+    pool = workers.WorkerPool(workers.default_max_jobs(), processes=True)
+    try:
+        results = race.run(runs, name, on_result=report, pool=pool, data_dir=args.data_dir)
+    finally:
+        pool.close()
+    if args.csv:
+        Path(args.csv).write_text(race.to_csv(results))
+    summary = race.summary(name, results)
+    print(json.dumps(summary) if args.json else
+          f"winner: {name}={summary['winner']} (ranked by {summary['ranked_by']}: {', '.join(summary['ranking'])})")
+    return EXIT_DIVERGED if summary["not_finished"] else 0
+
+
+def _race_line(r: dict) -> str:
+    acc = "" if r["test_acc"] is None else f"  test acc {r['test_acc']:.4f}"
+    loss = "–" if r["test_loss"] is None else f"{r['test_loss']:.5f}"
+    return f"{r['setting']}={r['value']:<14} {r['status']:<9} epochs {r['epochs']:>4}  test loss {loss}{acc}"
+
+
 # ------------------------------------------------------------------ predict
 def cmd_predict(args: argparse.Namespace) -> int:
     from playground import checkpoints, digits, reader
@@ -169,4 +212,4 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench.main(args)
 
 
-COMMANDS = {"train": cmd_train, "predict": cmd_predict, "export-code": cmd_export, "bench": cmd_bench}
+COMMANDS = {"train": cmd_train, "race": cmd_race, "predict": cmd_predict, "export-code": cmd_export, "bench": cmd_bench}
