@@ -9,5 +9,6 @@ st.navigation([
     st.Page("playground/ui/playground_2d.py", title="2D playground", icon=":material/scatter_plot:", default=True),
     st.Page("playground/ui/mnist_page.py", title="MNIST", icon=":material/grid_on:", url_path="mnist"),
     st.Page("playground/ui/draw_page.py", title="Draw a digit", icon=":material/draw:", url_path="draw"),
+    st.Page("playground/ui/race_page.py", title="Race and compare", icon=":material/flag:", url_path="race"),
     st.Page("playground/ui/about.py", title="About", icon=":material/menu_book:", url_path="about"),
 ]).run()

@@ -129,6 +129,37 @@ def accuracy_curves(history: Sequence[Mapping]) -> go.Figure:
     return _figure(data, _layout("Accuracy", 300, xaxis=_axis("epoch"), yaxis=yaxis))
 
 
+RUN_COLOURS = ("#0877bd", "#e8710a", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+COMPARED = {"test_loss": ("Test loss", "loss"), "train_loss": ("Train loss", "loss"),
+            "test_acc": ("Test accuracy", "accuracy"), "train_acc": ("Train accuracy", "accuracy")}
+
+
+def compare_curves(runs: Sequence[tuple[str, Sequence[Mapping]]], key: str = "test_loss") -> go.Figure:
+    """One curve per run (label, epoch history) of `key`: a race's or a comparison's runs overlaid."""
+    title, what = COMPARED[key]
+    data, values = [], []
+    for i, (label, history) in enumerate(runs):
+        history = _thin(history)
+        if not history or history[-1].get(key) is None:
+            continue
+        y = _values(history, key)
+        epochs = np.array([h["epoch"] for h in history], np.int32)
+        fmt = ".2%" if what == "accuracy" else ".5f"
+        data.append(_line(epochs, y, label, RUN_COLOURS[i % len(RUN_COLOURS)],
+                          f"{label}<br>epoch %{{x}}<br>{what} %{{y:{fmt}}}<extra></extra>"))
+        values.append(y)
+    if not data:
+        return _hint("the runs' curves appear here", title, 320)
+    if what == "accuracy":
+        yaxis = _axis("accuracy", tickformat=".0%", range=[None, 1.005])
+    else:
+        positive = np.concatenate(values)
+        positive = positive[np.isfinite(positive) & (positive > 0)]
+        log_y = len(positive) > 0 and positive.max() / positive.min() > 100
+        yaxis = _axis("loss", type="log", dtick=1) if log_y else _axis("loss", type="linear")
+    return _figure(data, _layout(title, 320, xaxis=_axis("epoch"), yaxis=yaxis))
+
+
 def step_loss_curve(steps: Sequence[int], losses: Sequence[float], smoothing: float = 0.6) -> go.Figure:
     if not len(steps):
         return _hint("the loss of each stretch of steps appears here", "Train loss per step", 260)
@@ -173,7 +204,8 @@ def decision_surface(grid: np.ndarray | None, domain: tuple[float, float], task:
                      train_xy: tuple[np.ndarray, np.ndarray] | None = None,
                      test_xy: tuple[np.ndarray, np.ndarray] | None = None,
                      discretize: bool = False, n_classes: int = 2,
-                     points_picture: dict | None = None) -> go.Figure:
+                     points_picture: dict | None = None, title: str | None = None,
+                     height: int | None = None) -> go.Figure:
     """The model's output over the plane, with the points on top (row i of grid = x2 ascending).
 
     With `points_picture` (see `points_picture`) the points are that one image rather than a
@@ -193,8 +225,8 @@ def decision_surface(grid: np.ndarray | None, domain: tuple[float, float], task:
     xaxis = _axis("x1", range=[lo, hi], constrain="domain", showgrid=False, zeroline=False)
     yaxis = _axis("x2", range=[lo, hi], scaleanchor="x", scaleratio=1, showgrid=False, zeroline=False,
                   autorange=False)
-    title = "Decision surface" if task != "regression" else "Model output"
-    layout = _layout(title, SURFACE_HEIGHT, showlegend=True, xaxis=xaxis, yaxis=yaxis)
+    title = title or ("Decision surface" if task != "regression" else "Model output")
+    layout = _layout(title, height or SURFACE_HEIGHT, showlegend=height is None, xaxis=xaxis, yaxis=yaxis)
     return _figure(data, {**layout, "images": [points_picture]} if points_picture else layout)
 
 

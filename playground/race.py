@@ -1,6 +1,10 @@
-"""A race: one setting, several values, all trained at once on the same data, seed and starting
+"""Races and comparisons of runs.
+
+A race: one setting, several values, all trained at once on the same data, seed and starting
 weights (ConvNetJS's trainer comparison, for any setting). Each run is a job of the job system,
-so it counts against the server's job limit and queues like any other."""
+so it counts against the server's job limit and queues like any other. A run's outcome is a
+plain dict (`result`, `record`): settings, epoch history and final figures, which a session keeps
+to compare runs (`differing`, `to_csv`, JSON)."""
 from __future__ import annotations
 
 import csv
@@ -96,6 +100,23 @@ def run(runs: list[Entrant], name: str, on_result: Callable[[dict], None] | None
             job.close()
 
 
+def record(label: str, config: cfg.Config, snap, setting: str = "", value: str = "") -> dict:
+    """A kept run from its last snapshot: what a comparison shows of it."""
+    last = snap.history[-1] if snap.history else {}
+    return {"label": label, "setting": setting, "value": value, "status": snap.status, "epochs": snap.epoch,
+            "train_loss": last.get("train_loss"), "test_loss": last.get("test_loss"),
+            "train_acc": last.get("train_acc"), "test_acc": last.get("test_acc"), "seconds": last.get("seconds"),
+            "config": cfg.to_dict(config), "history": list(snap.history)}
+
+
+def differing(runs: list[dict]) -> list[str]:
+    """The settings that differ between the runs (in the config's order)."""
+    if len(runs) < 2:
+        return []
+    configs = [r["config"] for r in runs]
+    return [name for name in cfg.KNOBS if len({repr(c.get(name)) for c in configs}) > 1]
+
+
 def summary(name: str, results: list[dict]) -> dict:
     """The ranking: by test accuracy where there is one, else by test loss."""
     done = [r for r in results if r["status"] == "finished" and r["test_loss"] is not None]
@@ -115,6 +136,6 @@ def to_csv(results: list[dict]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for r in results:
-        for record in r["history"]:
-            writer.writerow({"setting": r["setting"], "value": r["value"], **record})
+        for epoch in r["history"]:
+            writer.writerow({"setting": r.get("setting", ""), "value": r.get("value") or r.get("label", ""), **epoch})
     return out.getvalue()

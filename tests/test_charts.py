@@ -215,3 +215,15 @@ def test_arrays_are_encoded_as_plotly_itself_encodes_them(values, dtype):
     from _plotly_utils.utils import to_typed_array_spec
     assert charts._wire(values, dtype) == to_typed_array_spec(values)
     assert np.array_equal(numbers(charts._wire(values, dtype)), values)
+
+
+def test_compare_curves_overlay_one_line_per_run():
+    other = [dict(h, test_loss=h["test_loss"] / 2, test_acc=None) for h in HISTORY]
+    fig = charts.compare_curves([("sgd", HISTORY), ("adam", other), ("empty", [])], "test_loss")
+    assert [t.name for t in fig.data] == ["sgd", "adam"]                       # no line for a run with no epochs
+    assert list(numbers(fig.data[1].y)) == [h["test_loss"] / 2 for h in HISTORY]
+    assert fig.data[0].line.color != fig.data[1].line.color
+    acc = charts.compare_curves([("sgd", HISTORY), ("regression", other)], "test_acc")
+    assert [t.name for t in acc.data] == ["sgd"] and acc.layout.yaxis.tickformat == ".0%"
+    assert charts.compare_curves([], "test_loss").layout.annotations
+    plotly.io.from_json(json.dumps(fig.to_plotly_json(), cls=plotly.utils.PlotlyJSONEncoder))   # valid for plotly

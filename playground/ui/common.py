@@ -331,19 +331,51 @@ def live(page: str, body: Callable[[Snapshot], None], active: bool, every: float
             return
         snap = job.snapshot()
         _measured(page, "live", body, snap)
+        if not snap.active:
+            keep_page_run(page, job, snap)     # once per stretch of training
         if run_every is not None and (phase(snap) != phase(drawn) or not snap.active):
             st.rerun()   # e.g. queued -> training: the view polls faster; training ended: buttons
     _live()
 
 
+KEPT = "runs:kept"      # session_state: the session's kept runs (race.record dicts), newest last
+MAX_KEPT = 30
+PAGE_NAMES = {"2d": "2D", "mnist": "MNIST"}
+
+
+def kept_runs() -> list[dict]:
+    return st.session_state.get(KEPT, [])
+
+
+def keep_run(record: dict) -> None:
+    """Keep a run to compare (the Race and compare page), numbered in the order kept."""
+    kept = st.session_state.setdefault(KEPT, [])
+    kept.append({**record, "label": f"#{len(kept) + 1} {record['label']}"})
+    del kept[:-MAX_KEPT]
+
+
+def keep_page_run(page: str, job: Job, snap: Snapshot) -> None:
+    """A page's run that just stopped (finished, paused...), kept once per stretch of training."""
+    from playground import race
+    seen = st.session_state.setdefault("runs:kept-stretches", set())
+    stretch = (job.id, snap.steps)
+    if not snap.history or stretch in seen:
+        return
+    seen.add(stretch)
+    c = snap.config
+    what = f"{c.dataset} {cfg.format_value('hidden', c.hidden) or 'no hidden'} {c.optimizer} lr {c.lr:g}"
+    keep_run(race.record(f"{PAGE_NAMES.get(page, page)}: {what} ({snap.status}, epoch {snap.epoch})", c, snap))
+
+
 def due(page: str, part: str, every: float, snap: Snapshot) -> Snapshot:
     """The snapshot part `part` of the live view draws: the newest once `every` seconds have passed
-    since it took one (and always when the job is not training), else the one it drew last."""
+    since it took one (and always when the job is not training, or when the one it drew had no
+    epoch yet), else the one it drew last."""
     slot = f"{page}-due:{part}"
     held = st.session_state.get(slot)
     now = time.monotonic()
     if (held is not None and phase(snap) == "training" and phase(held[1]) == "training"
-            and now - held[0] < every - DUE_SLACK):
+            and held[1].history and now - held[0] < every - DUE_SLACK):
         return held[1]
     st.session_state[slot] = (now, snap)
     return snap

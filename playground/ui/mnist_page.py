@@ -48,7 +48,6 @@ def last_run(job: Job) -> None:
     if snap.active:
         st.button("Pause", icon=":material/pause:", key=f"{PAGE}:pause-anyway", on_click=job.pause)
     live_view("", snap.active)
-    results(snap)
 
 
 # ------------------------------------------------------------------ data source

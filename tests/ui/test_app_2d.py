@@ -436,8 +436,11 @@ def test_a_slower_part_of_the_live_view_draws_its_last_snapshot_until_due(monkey
     state, clock = {}, [100.0]
     monkeypatch.setattr(common.st, "session_state", state)
     monkeypatch.setattr(common.time, "monotonic", lambda: clock[0])
-    first, second, third = (Snapshot(cfg.Config(), status="running", steps=n) for n in (1, 2, 3))
-    assert common.due("p", "net", 2.0, first) is first
+    empty = Snapshot(cfg.Config(), status="running", steps=0)
+    first, second, third = (Snapshot(cfg.Config(), status="running", steps=n, history=({"epoch": n},))
+                            for n in (1, 2, 3))
+    assert common.due("p", "net", 2.0, empty) is empty
+    assert common.due("p", "net", 2.0, first) is first           # the one it held showed no epoch yet
     clock[0] += 0.5
     assert common.due("p", "net", 2.0, second) is first          # not due: the same snapshot again
     clock[0] += 1.45
