@@ -157,7 +157,9 @@ def compare_curves(runs: Sequence[tuple[str, Sequence[Mapping]]], key: str = "te
         positive = positive[np.isfinite(positive) & (positive > 0)]
         log_y = len(positive) > 0 and positive.max() / positive.min() > 100
         yaxis = _axis("loss", type="log", dtick=1) if log_y else _axis("loss", type="linear")
-    return _figure(data, _layout(title, 320, xaxis=_axis("epoch"), yaxis=yaxis))
+    legend = {"orientation": "h", "x": 0, "y": -0.22, "xanchor": "left", "yanchor": "top"}   # below: many runs
+    return _figure(data, _layout(title, 380, xaxis=_axis("epoch"), yaxis=yaxis, legend=legend,
+                                 margin={**MARGIN, "b": 120}))
 
 
 def step_loss_curve(steps: Sequence[int], losses: Sequence[float], smoothing: float = 0.6) -> go.Figure:
