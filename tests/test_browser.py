@@ -213,3 +213,44 @@ def test_draw_a_digit_gets_a_prediction(server, browser):
     page.wait_for_timeout(2000)
     page.screenshot(path=str(ARTIFACTS / "about.png"), full_page=True)
     page.close()
+
+
+def test_a_race_and_a_classroom_link(server, browser):
+    url, _ = server
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1440, "height": 1500})
+    page.goto(f"{url}/?dataset=spiral&n_points=300&epochs=40&hidden=8,8&lr=0.03")
+    page.get_by_role("button", name="Play", exact=True).wait_for(timeout=60_000)
+    page.get_by_role("link", name="Race and compare").click()   # same session: the race starts from these settings
+    page.get_by_role("button", name="Start the race").click(timeout=30_000)
+    page.get_by_text("Winner:").wait_for(timeout=120_000)
+    page.get_by_text("Compare runs").wait_for(timeout=10_000)
+    winner = page.get_by_text("Winner:").inner_text()
+    assert any(winner.endswith(f"optimizer = {v}") for v in ("sgd", "sgd+momentum", "adam", "rmsprop")), winner
+    for i, value in enumerate(("sgd", "sgd+momentum", "adam", "rmsprop"), 1):   # kept to compare
+        page.get_by_title(f"#{i} race: optimizer={value}").wait_for(timeout=10_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / "race.png"), full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    page.get_by_role("link", name="2D playground").click()        # the teacher's link maker
+    page.get_by_text("Classroom link").click(timeout=30_000)
+    page.get_by_label("Task for the students").fill("Find the smallest network that separates the spiral")
+    page.get_by_label("Task for the students").press("Control+Enter")
+    code = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first
+    page.wait_for_timeout(1000)
+    link = code.inner_text().strip()
+    assert "classroom=1" in link and "task=Find" in link
+    maker = page.locator('[data-testid="stSidebar"] [data-testid="stExpander"]').last
+    maker.scroll_into_view_if_needed()
+    page.locator('[data-testid="stSidebar"] img').last.wait_for(timeout=10_000)   # the QR code
+    maker.screenshot(path=str(ARTIFACTS / "classroom_link.png"))
+    student = browser.new_page()
+    student.goto(link + "&hide=optimizer,lr" if "hide=" not in link else link)
+    student.get_by_text("Find the smallest network that separates the spiral").wait_for(timeout=60_000)
+    sidebar = student.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Hidden layers", exact=True).first.wait_for(timeout=30_000)
+    shown = sidebar.inner_text()
+    assert "Optimizer" not in shown and "Learning rate" not in shown and "Classroom link" not in shown, shown
+    student.screenshot(path=str(ARTIFACTS / "classroom_student.png"))
+    student.close()
+    page.close()

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from playground import config as cfg
+from playground import lesson as lessons
 from playground.config import Config, ConfigError
 from playground import workers
 from playground.jobs import Job, Snapshot
@@ -40,6 +41,9 @@ def settings_form(page: str, base: Config, datasets: tuple[str, ...],
     """Sidebar widgets for every knob that applies, grouped Data / Network / Training,
     generated from config.py. Returns (config, None) or (None, what is wrong)."""
     _seed_from_url(page, base)
+    lesson = current_lesson()
+    if lesson is not None:
+        hidden = hidden | lesson.hide
     values: dict[str, Any] = {}
     current = base
     for group in cfg.GROUPS:
@@ -157,10 +161,56 @@ def url_error(page: str) -> None:
 
 
 def share_link(config: Config) -> None:
-    """Keep the address bar in step with the settings, so a copied URL reproduces the run."""
-    params = cfg.to_params(config)
+    """Keep the address bar in step with the settings, so a copied URL reproduces the run (and,
+    in a classroom link, the lesson)."""
+    lesson = current_lesson()
+    params = {**cfg.to_params(config), **(lessons.to_params(lesson) if lesson else {})}
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
+
+
+# ------------------------------------------------------------- classroom links
+def current_lesson() -> lessons.Lesson | None:
+    """The classroom link this session was opened with (read once: the address bar changes)."""
+    if "lesson" not in st.session_state:
+        st.session_state["lesson"] = lessons.from_params(st.query_params.to_dict())
+    return st.session_state["lesson"][0]
+
+
+def lesson_banner() -> None:
+    """The teacher's task, and what was wrong with the link."""
+    lesson = current_lesson()
+    problems = st.session_state["lesson"][1]
+    if lesson is not None and lesson.task:
+        st.info(f"**Task:** {plain(lesson.task)}", icon=":material/school:")
+    if problems:
+        st.warning("The classroom link: " + "; ".join(plain(p) for p in problems) + ".")
+
+
+def plain(text: str) -> str:
+    """Text from a link shown as itself, not as Markdown (no links, pictures or formatting)."""
+    return "".join("\\" + c if c in "\\`*_{}[]()<>#+-.!|~$:" else c for c in text)
+
+
+def classroom_link_maker(page: str, config: Config) -> None:
+    """For the teacher: this page as it is, some controls hidden, a task -> a link and a QR code."""
+    if current_lesson() is not None:
+        return
+    with st.sidebar.expander("Classroom link", icon=":material/school:"):
+        hide = st.multiselect("Hide these controls", list(cfg.KNOBS), format_func=cfg.label, key=f"{page}:lesson-hide")
+        task = st.text_area("Task for the students", key=f"{page}:lesson-task", max_chars=lessons.MAX_TASK,
+                            placeholder="Find the smallest network that separates the spiral")
+        lesson = lessons.Lesson(frozenset(hide), " ".join(task.split()))
+        link = lesson_link(page, config, lesson)
+        st.code(link, language=None, wrap_lines=True)
+        st.image(lessons.qr_png(link), caption="Show this on the projector", width=200)
+
+
+def lesson_link(page: str, config: Config, lesson: lessons.Lesson) -> str:
+    import urllib.parse
+    base = (st.context.url or "").split("?")[0] if getattr(st.context, "url", None) else ""
+    query = urllib.parse.urlencode({**cfg.to_params(config), **lessons.to_params(lesson)})
+    return f"{base}?{query}"
 
 
 # ------------------------------------------------------------- the session's jobs

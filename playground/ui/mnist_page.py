@@ -29,12 +29,14 @@ def render() -> None:
     st.title("MNIST handwritten digits")
     st.caption("Handwritten digits, 28x28 pixels each (70,000 in the full set). The network learns "
                "from the training digits and is tested on digits it has never seen.")
+    common.lesson_banner()
     common.url_error(PAGE)
     if config is None:
         st.error(f"Fix the settings in the sidebar first: {error}")
         if job is not None:
             last_run(job)
         return
+    common.classroom_link_maker(PAGE, config)
     shown_source = data_source(job, config)
     job = common.controls(PAGE, config)
     snap = job.snapshot()

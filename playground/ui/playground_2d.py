@@ -41,11 +41,13 @@ def render() -> None:
     st.title("2D playground")
     st.caption("Each point is a training example. The colours behind them show what the network "
                "predicts everywhere on the plane: watch them bend as it learns.")
+    common.lesson_banner()
     common.url_error(PAGE)
     if config is None:
         st.error(f"Fix the settings in the sidebar first: {error}")
         return
     common.share_link(config)
+    common.classroom_link_maker(PAGE, config)
     job = common.controls(PAGE, config)
     show_test = st.toggle("Show test data", value=False, key=f"{PAGE}:show-test")
     discretize = st.toggle("Discretize output", value=False, key=f"{PAGE}:discretize",
