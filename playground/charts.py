@@ -317,11 +317,14 @@ MAX_PICTURED = 12     # layers up to this size show a picture per neuron
 def network_diagram(layer_sizes: Sequence[int], weights: Sequence[np.ndarray],
                     input_names: Sequence[str] | None = None,
                     activations: Sequence[str] | None = None,
-                    neuron_maps: Sequence[np.ndarray] | None = None) -> go.Figure:
+                    neuron_maps: Sequence[np.ndarray] | None = None,
+                    dead: Sequence[np.ndarray] | None = None) -> go.Figure:
     """Columns of neurons, links coloured by the weight's sign and drawn thicker when larger.
 
     With `neuron_maps` (per column, (neurons, G, G) in [-1, 1]) each neuron of a small enough
-    layer shows what it computes over the plane, as in TensorFlow Playground."""
+    layer shows what it computes over the plane, as in TensorFlow Playground. With `dead` (per
+    hidden layer, a mask of units never active on the data) dead units are crossed out in red
+    and counted under their layer."""
     if not layer_sizes:
         return _hint("the network appears here", "Network", 320)
     positions = [_column(i, n) for i, n in enumerate(layer_sizes)]
@@ -329,20 +332,39 @@ def network_diagram(layer_sizes: Sequence[int], weights: Sequence[np.ndarray],
               if i < len(positions) and len(maps) == len(positions[i][1]) <= MAX_PICTURED}
     plain = [i for i in range(len(layer_sizes)) if i not in images]
     data = _link_traces(weights, positions) + [_neurons(*positions[i], layer_sizes[i]) for i in plain]
+    data += _dead_marks(dead, positions)
+    counts = [int(np.sum(mask)) for mask in dead or ()]
     layout = _layout("Network (blue: positive weight, orange: negative)", 400 if images else 340,
-                     annotations=_diagram_notes(layer_sizes, positions, plain, input_names, activations),
+                     annotations=_diagram_notes(layer_sizes, positions, plain, input_names, activations, counts),
                      xaxis={"visible": False, "range": [-0.5, len(layer_sizes) - 0.5]},
                      yaxis={"visible": False, "range": [-0.2, 1.05]})
     return _figure(data, {**layout, "images": list(images.values())} if images else layout)
 
 
-def _diagram_notes(layer_sizes, positions, plain, input_names, activations) -> list[dict]:
+def _dead_marks(dead, positions) -> list[dict]:
+    """A red cross beside each dead unit that is drawn (hidden columns only)."""
+    xs, ys = [], []
+    for layer, mask in enumerate(dead or ()):
+        if layer + 1 >= len(positions) - 1:
+            break
+        x, y = positions[layer + 1]
+        rows = np.flatnonzero(np.asarray(mask)[:len(y)])
+        xs += [float(x[0]) + 0.16] * len(rows)
+        ys += y[rows].tolist()
+    if not xs:
+        return []
+    return [{"type": "scatter", "x": xs, "y": ys, "mode": "markers", "name": "dead unit", "showlegend": False,
+             "hovertemplate": "dead: never active on the data<extra></extra>",
+             "marker": {"symbol": "x-thin", "size": 14, "line": {"color": "#d62728", "width": 3}}}]
+
+
+def _diagram_notes(layer_sizes, positions, plain, input_names, activations, dead_counts=()) -> list[dict]:
     """Layer labels under the columns, input names beside the inputs, "+N more" under big layers."""
     notes = [{"x": float(positions[i][0][0]), "y": float(positions[i][1].min()) - 0.06,
               "text": f"+{layer_sizes[i] - MAX_DRAWN} more", "showarrow": False}
              for i in plain if layer_sizes[i] > MAX_DRAWN]
     notes += [{"x": i, "y": -0.12, "text": label, "showarrow": False, "font": {"size": 13}}
-              for i, label in enumerate(_layer_labels(layer_sizes, input_names, activations))]
+              for i, label in enumerate(_layer_labels(layer_sizes, input_names, activations, dead_counts))]
     notes += [{"x": -0.08, "y": float(y), "text": name, "showarrow": False, "xanchor": "right", "font": {"size": 12}}
               for name, y in zip(input_names or (), positions[0][1])]
     return notes
@@ -412,11 +434,12 @@ def _links(weights, positions, sign, bucket, biggest) -> tuple[np.ndarray, np.nd
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def _layer_labels(sizes, input_names, activations) -> list[str]:
+def _layer_labels(sizes, input_names, activations, dead_counts=()) -> list[str]:
     labels = [f"input ({sizes[0]})"]
     for i, size in enumerate(sizes[1:-1]):
         act = activations[i] if activations and i < len(activations) else ""
-        labels.append(f"{size} {act}".strip())
+        dead = f", {dead_counts[i]} dead" if i < len(dead_counts) and dead_counts[i] else ""
+        labels.append(f"{size} {act}".strip() + dead)
     return labels + [f"output ({sizes[-1]})"] if len(sizes) > 1 else labels
 
 

@@ -101,3 +101,24 @@ def neuron_maps(model: torch.nn.Sequential, features: tuple[str, ...], domain: t
         scale = np.abs(values).reshape(len(values), -1).max(1)[:, None, None]
         maps.append(values / np.maximum(scale, 1e-12))
     return maps
+
+
+@torch.no_grad()
+def dead_units(model: torch.nn.Sequential, x: torch.Tensor) -> list[np.ndarray]:
+    """For each hidden layer of the MLP, which units are dead: never active (output 0) on any
+    example of x, so no gradient reaches their weights and they stop learning. Only ReLU units
+    die this way; for other activations the mask is all False."""
+    was_training = model.training
+    model.eval()
+    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+    masks, h, after_hidden = [], x, False
+    for layer in model:
+        h = layer(h)
+        if isinstance(layer, torch.nn.Linear):
+            after_hidden = layer is not linears[-1]
+        elif after_hidden and not isinstance(layer, Dropout):
+            dead = ~(h > 0).any(0) if isinstance(layer, torch.nn.ReLU) else torch.zeros(h.shape[1], dtype=torch.bool)
+            masks.append(dead.cpu().numpy())
+            after_hidden = False
+    model.train(was_training)
+    return masks

@@ -89,6 +89,7 @@ class Snapshot:
     layer_sizes: tuple = ()
     weights: tuple = ()                     # 2D data: weight matrices (out, in)
     neuron_maps: tuple = ()                 # 2D data: per diagram column, (neurons, G, G) in [-1, 1]
+    dead_units: tuple = ()                  # 2D data: per hidden layer, units never active on the training data
     mnist: MnistView | None = None
     predictor: Predictor | None = None      # CPU copy of the model, refreshed at epoch ends
     applied_config: Config | None = None    # the settings the trainer trains with right now
@@ -240,7 +241,8 @@ class Run:
         )
         if trainer.config.is_toy:
             live.update(surface=self._surface(trainer), weights=self._weights(trainer),
-                        neuron_maps=self._neuron_maps(trainer))
+                        neuron_maps=self._neuron_maps(trainer),
+                        dead_units=tuple(evaluation.dead_units(trainer.model, trainer.x_train)))
         return {**live, **extra}
 
     def _history_so_far(self, trainer: Trainer) -> tuple:
@@ -455,7 +457,7 @@ def _received(name: str, value, job: Job):
     """Arrays from a worker arrive writable: freeze them; test images are shared by all jobs."""
     if isinstance(value, np.ndarray):
         return _frozen(value)
-    if name in ("weights", "neuron_maps"):
+    if name in ("weights", "neuron_maps", "dead_units"):
         return tuple(_frozen(v) for v in value)
     if name == "mnist" and value is not None:
         source = job._snapshot.data_source

@@ -227,3 +227,18 @@ def test_compare_curves_overlay_one_line_per_run():
     assert [t.name for t in acc.data] == ["sgd"] and acc.layout.yaxis.tickformat == ".0%"
     assert charts.compare_curves([], "test_loss").layout.annotations
     plotly.io.from_json(json.dumps(fig.to_plotly_json(), cls=plotly.utils.PlotlyJSONEncoder))   # valid for plotly
+
+
+def test_the_network_diagram_crosses_out_and_counts_dead_units():
+    sizes = (2, 4, 3, 1)
+    weights = [np.ones((4, 2)), np.ones((3, 4)), np.ones((1, 3))]
+    dead = [np.array([False, True, False, True]), np.array([False, False, False])]
+    fig = charts.network_diagram(sizes, weights, ["x1", "x2"], ["relu", "tanh"], None, dead)
+    crosses = [t for t in fig.data if t.name == "dead unit"]
+    assert len(crosses) == 1 and len(crosses[0].y) == 2
+    _, ys = charts._column(1, 4)
+    assert sorted(crosses[0].y) == sorted([ys[1], ys[3]]) and set(crosses[0].x) == {1.16}
+    labels = [a.text for a in fig.layout.annotations]
+    assert "4 relu, 2 dead" in labels and "3 tanh" in labels
+    alive = charts.network_diagram(sizes, weights, ["x1", "x2"], ["relu", "tanh"], None, [np.zeros(4, bool)] * 2)
+    assert not [t for t in alive.data if t.name == "dead unit"] and "4 relu" in [a.text for a in alive.layout.annotations]

@@ -53,3 +53,22 @@ def test_neuron_maps_per_column():
     assert [m.shape for m in maps] == [(3, 12, 12), (5, 12, 12), (3, 12, 12)]
     assert all(np.abs(m).max() <= 1 + 1e-6 for m in maps)
     assert np.allclose(maps[0][0][0], np.linspace(-1, 1, 12), atol=1e-6)   # x1 grows along a row
+
+
+def test_dead_relu_units_are_found_per_hidden_layer():
+    import torch
+    from playground.evaluation import dead_units
+    # 2 -> 4 ReLU -> 3 tanh -> 1. Units 1 and 3 of the first layer have a bias of -100: for inputs
+    # in [-1, 1]^2 they never fire. The tanh layer cannot die that way.
+    model = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 3), torch.nn.Tanh(),
+                                torch.nn.Linear(3, 1))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [-1.0, 2.0]]))
+        model[0].bias.copy_(torch.tensor([0.0, -100.0, 0.0, -100.0]))
+        model[2].bias.fill_(-100.0)
+    x = torch.rand(500, 2, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    first, second = dead_units(model, x)
+    assert first.tolist() == [False, True, False, True] and second.tolist() == [False, False, False]
+    model[0].bias.data[1] = 0.0                                       # revived: active for some inputs
+    assert dead_units(model, x)[0].tolist() == [False, False, False, True]
+    assert model.training                                             # left as it was

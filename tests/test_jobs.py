@@ -159,3 +159,14 @@ def test_close_frees_the_slot_at_once(pool):
         wait_for(job, {"running"})
         job.close()
         assert pool.running == 0 and not job.running
+
+
+def test_a_toy_job_publishes_its_dead_units(pool):
+    job = Job(small(hidden=(6, 3), activation=("relu", "tanh"), epochs=2), pool=pool)
+    job.play()
+    wait_for(job, ("finished",))
+    snap = job.snapshot()
+    assert [m.shape for m in snap.dead_units] == [(6,), (3,)] and snap.dead_units[0].dtype == bool
+    assert not snap.dead_units[1].any()                          # tanh units never count as dead
+    assert not snap.dead_units[0].flags.writeable
+    job.close()

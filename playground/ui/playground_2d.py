@@ -103,10 +103,10 @@ def curves(snap: Snapshot) -> None:
 
 def network(snap: Snapshot) -> None:
     config = snap.config
-    common.chart(PAGE, "network", (snap.layer_sizes, snap.weights, snap.neuron_maps, config),
+    common.chart(PAGE, "network", (snap.layer_sizes, snap.weights, snap.neuron_maps, snap.dead_units, config),
                  lambda: charts.network_diagram(snap.layer_sizes or _planned_sizes(config), snap.weights,
                                                 toy.feature_names(config.features), list(config.activations),
-                                                snap.neuron_maps))
+                                                snap.neuron_maps, snap.dead_units))
 
 
 def _planned_sizes(config: cfg.Config) -> tuple[int, ...]:
