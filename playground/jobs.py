@@ -391,6 +391,9 @@ class Job:
     def _start(self, epochs: int | None) -> None:
         if self._closed:
             raise RuntimeError("this job was closed; start a new one")
+        # Pressing Play is the session looking: a page left open at rest (it polls nothing) for
+        # longer than IDLE_TIMEOUT must not have its new run paused by the reaper at once.
+        self.last_seen = time.monotonic()
         with self._lock:
             if self._where != "idle":
                 worker = self._worker if self._where == "running" else None

@@ -36,7 +36,8 @@ from multiprocessing.connection import Connection
 from playground.jobs import Controls, Job, Run, default_max_jobs
 
 log = logging.getLogger(__name__)
-RETIRE_AFTER = 20.0        # seconds idle before a grown worker retires
+# Seconds idle before a grown worker retires (PLAYGROUND_RETIRE_AFTER: the classroom load tests use 5).
+RETIRE_AFTER = float(os.environ.get("PLAYGROUND_RETIRE_AFTER", "") or 20.0)
 RETIRE_GROWTH_MB = 100.0   # growth over its start that makes an idle worker retire
 ETA_EVERY = 1.0            # seconds between queue-estimate refreshes
 WORKER_NICE = 5            # workers yield the CPU to the web process when both want it

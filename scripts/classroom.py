@@ -1088,8 +1088,11 @@ def _finish_solo(report: Report, solo: Student, say) -> None:
 
 
 def retire_after() -> float:
-    """playground.workers.RETIRE_AFTER (an idle worker that grew retires after this many seconds),
-    read from the source so that this harness does not import torch."""
+    """playground.workers.RETIRE_AFTER (an idle worker that grew retires after this many seconds):
+    $PLAYGROUND_RETIRE_AFTER, which the server inherits, else read from the source so that this
+    harness does not import torch."""
+    if os.environ.get("PLAYGROUND_RETIRE_AFTER"):
+        return float(os.environ["PLAYGROUND_RETIRE_AFTER"])
     try:
         text = (ROOT / "playground" / "workers.py").read_text()
         return float(re.search(r"^RETIRE_AFTER\s*=\s*([0-9.]+)", text, re.M).group(1))

@@ -219,7 +219,7 @@ def test_a_race_and_a_classroom_link(server, browser):
     url, _ = server
     page = browser.new_page()
     page.set_viewport_size({"width": 1440, "height": 1500})
-    page.goto(f"{url}/?dataset=spiral&n_points=300&epochs=40&hidden=8,8&lr=0.03")
+    page.goto(f"{url}/?dataset=spiral&n_points=300&epochs=15&hidden=8,8&lr=0.03")
     page.get_by_role("button", name="Play", exact=True).wait_for(timeout=60_000)
     page.get_by_role("link", name="Race and compare").click()   # same session: the race starts from these settings
     page.get_by_role("button", name="Start the race").click(timeout=30_000)

@@ -29,6 +29,13 @@ ARTIFACTS = ROOT / "test-artifacts"
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(autouse=True)
+def quick_retire(monkeypatch):
+    """Grown idle workers retire after 5 s instead of 20 (the server inherits it): the harness
+    waits for that before and after the class, and `make test` stays short."""
+    monkeypatch.setenv("PLAYGROUND_RETIRE_AFTER", "5")
+
+
 def _harness():
     spec = importlib.util.spec_from_file_location("classroom", ROOT / "scripts" / "classroom.py")
     module = importlib.util.module_from_spec(spec)
@@ -66,13 +73,13 @@ def test_eight_browsers_press_play_at_once():
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     # The browsers share the server's 2 cores here; at the lowest priority they take only what the
     # server leaves, as if each student had a machine of their own (scripts/classroom.py --client-nice).
-    report = classroom.run(mode="browser", students=8, slots=2, epochs=100, client_nice=19,
+    report = classroom.run(mode="browser", students=8, slots=2, epochs=60, client_nice=19,
                            out=ARTIFACTS / "classroom-browser.json")
     _assert_targets(report)
 
 
 def test_thirty_sessions_open_eight_training():
     pytest.importorskip("websockets", reason="websockets is not installed")
-    report = classroom.run(mode="protocol", students=8, open_sessions=30, slots=2, epochs=100,
+    report = classroom.run(mode="protocol", students=8, open_sessions=30, slots=2, epochs=60,
                            out=ARTIFACTS / "classroom-protocol.json")
     _assert_targets(report)

@@ -146,7 +146,7 @@ TRAINABLE = st.fixed_dictionaries({}, optional={
 })
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(TRAINABLE)
 def test_any_config_trains_or_is_refused(values):
     from playground.training import Trainer

@@ -170,3 +170,14 @@ def test_a_toy_job_publishes_its_dead_units(pool):
     assert not snap.dead_units[1].any()                          # tanh units never count as dead
     assert not snap.dead_units[0].flags.writeable
     job.close()
+
+
+def test_pressing_play_on_a_page_left_open_is_not_reaped(pool):
+    """A page at rest polls nothing: the session's last look may be minutes old when Play comes."""
+    job = Job(small(epochs=10_000), pool=pool)
+    job.last_seen -= 10 * jobs_module.IDLE_TIMEOUT                   # opened long ago, read, then Play
+    job.play()
+    assert jobs_module.reap_idle() == 0                               # the reaper's next round
+    wait_for(job, {"running"})
+    assert job.snapshot().status == "running"
+    job.close()
