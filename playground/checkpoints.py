@@ -62,6 +62,13 @@ def load(source: str | os.PathLike | bytes) -> "Predictor":
     return Predictor.from_state(config, payload.get("state_dict"), n_inputs, n_classes)
 
 
+def require_dataset(predictor: "Predictor", datasets: tuple[str, ...]) -> None:
+    """A page loads only models of its own data: digits on the MNIST page, points on the 2D one."""
+    if predictor.config.dataset not in datasets:
+        raise CheckpointError(f"that model was trained on {predictor.config.dataset}; "
+                              f"this page trains on {', '.join(datasets)}")
+
+
 def _read_bytes(source: str | os.PathLike | bytes) -> bytes:
     if isinstance(source, (bytes, bytearray)):
         raw = bytes(source)

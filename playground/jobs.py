@@ -26,7 +26,7 @@ import datasets
 from playground import evaluation
 from playground.checkpoints import Predictor
 from playground.config import Config, ConfigError, needs_reset
-from playground.training import Trainer, device_label, resolve_device
+from playground.training import Trainer, device_label, resolve_device, weights_state
 
 log = logging.getLogger(__name__)
 
@@ -166,8 +166,10 @@ class Run:
             trainer.recover(self.config)
         if self.controls.stop.is_set():
             return {"status": self._resting_status(trainer)}, trainer.export_state()
-        self.send({"status": "running", "message": ""})
         target = self.controls.target_epoch
+        if target is not None and target <= trainer.epoch:     # evaluate: the views, no training
+            return self._full(trainer, status=self._resting_status(trainer)), trainer.export_state()
+        self.send({"status": "running", "message": ""})
         trainer.run(epochs=min(target or trainer.config.epochs, trainer.config.epochs), on_epoch=self._on_epoch,
                     on_report=self._on_report, report_every=self.order.report_every)
         status = trainer.status
@@ -296,14 +298,16 @@ class Job:
     workers train it. Never hold `_lock` while calling the pool (the pool calls back in)."""
 
     def __init__(self, config: Config, data_dir: str | None = None, pool=None,
-                 surface_size: int = SURFACE_SIZE, report_every: float = REPORT_EVERY):
+                 surface_size: int = SURFACE_SIZE, report_every: float = REPORT_EVERY,
+                 weights: dict | None = None):
         self.id = uuid.uuid4().hex[:8]
         self.data_dir = data_dir
         self._pool = pool                      # None: the server's pool, started on first need
         self.surface_size, self.report_every = surface_size, report_every
         self._lock = threading.Lock()
         self._snapshot = Snapshot(config=config)
-        self._state: bytes | None = None       # the trainer after its last run
+        # The trainer after its last run; a loaded model's weights before the first.
+        self._state: bytes | None = weights_state(weights) if weights is not None else None
         self._where = "idle"                   # idle, queued or running (in a worker)
         self._worker = None
         self._target_epoch: int | None = None
@@ -352,6 +356,10 @@ class Job:
     def step(self) -> None:
         """Train one epoch, then pause."""
         self._start(1)
+
+    def evaluate(self) -> None:
+        """Publish the views of the current weights (surface, test results, predictor), no training."""
+        self._start(0)
 
     def pause(self) -> None:
         """Leave the queue, or stop training after the current step."""

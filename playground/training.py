@@ -40,6 +40,13 @@ class EpochRecord:
         return asdict(self)
 
 
+def weights_state(model_state: dict) -> bytes:
+    """A loaded model's weights as a state for `Trainer.restore_state`: a new run from them."""
+    out = io.BytesIO()
+    torch.save({"weights_only": True, "model": {k: v.detach().cpu() for k, v in model_state.items()}}, out)
+    return out.getvalue()
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         if torch.cuda.is_available():
@@ -400,9 +407,13 @@ class Trainer:
         return handle.getvalue()
 
     def restore_state(self, raw: bytes) -> None:
-        """Continue from `export_state()` of a run of the same network (weights only are read)."""
+        """Continue from `export_state()` of a run of the same network, or start from a loaded
+        model's weights (`weights_state`). Safe: tensors and plain values only are read."""
         state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
         self.model.load_state_dict(state["model"])
+        if state.get("weights_only"):
+            self._good = self._copy_params()
+            return
         if state["optimizer_name"] != self.config.optimizer:   # changed live since: new optimizer
             self.optimizer = make_optimizer(self.config, self.model.parameters())
         else:

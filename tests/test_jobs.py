@@ -181,3 +181,26 @@ def test_pressing_play_on_a_page_left_open_is_not_reaped(pool):
     wait_for(job, {"running"})
     assert job.snapshot().status == "running"
     job.close()
+
+
+def test_a_loaded_model_is_evaluated_then_trained_on_from_its_weights(pool):
+    from playground import checkpoints
+    from playground.training import Trainer
+    config = small(epochs=3, seed=11)
+    first = Trainer(config)
+    first.run()
+    saved = checkpoints.load(checkpoints.to_bytes(config, first.model, 2, 2))   # what a download gives
+    job = Job(config, pool=pool, weights=saved.model.state_dict())
+    job.evaluate()
+    snap = wait_for(job, ("idle",))
+    grid = np.random.default_rng(0).uniform(-1, 1, (50, 2)).astype(np.float32)
+    assert snap.epoch == 0 and np.array_equal(snap.predictor.proba(grid), saved.proba(grid))
+    job.update(config.replace(epochs=1))
+    job.play()
+    wait_for(job, ("finished",))
+    on = Trainer(config.replace(epochs=1))                   # the same run by hand: weights, then 1 epoch
+    on.model.load_state_dict(saved.model.state_dict())
+    on._good = on._copy_params()
+    on.run()
+    assert job.snapshot().history[-1]["train_loss"] == pytest.approx(on.history[-1].train_loss, abs=1e-6)
+    job.close()

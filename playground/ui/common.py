@@ -218,11 +218,11 @@ def get_job(page: str) -> Job | None:
     return st.session_state.get(f"job:{page}")
 
 
-def ensure_job(page: str, config: Config) -> Job:
+def ensure_job(page: str, config: Config, weights: dict | None = None) -> Job:
     """The page's job for this config: live changes go to the running job; others need Reset."""
     job = get_job(page)
     if job is None:
-        job = Job(config, data_dir=None)
+        job = Job(config, data_dir=None, weights=weights)
         job.alive = _session_alive()
         st.session_state[f"job:{page}"] = job
     return job
@@ -240,12 +240,54 @@ def _session_alive():
     return lambda: server.is_active_session(session_id)
 
 
-def reset_job(page: str, config: Config) -> Job:
+def reset_job(page: str, config: Config, weights: dict | None = None) -> Job:
     old = get_job(page)
     if old is not None:
         old.close()
     st.session_state.pop(f"job:{page}", None)
-    return ensure_job(page, config)
+    return ensure_job(page, config, weights)
+
+
+# ------------------------------------------------------------- save and load a model
+def model_box(page: str, job: Job, datasets: tuple[str, ...]) -> None:
+    """Download the run's model; upload one (same safe loader as the Draw page) to look at it and
+    to train on from its weights."""
+    from playground import checkpoints
+    with st.expander("Save or load the model", icon=":material/save:"):
+        predictor = job.snapshot().predictor
+        if predictor is not None:
+            st.download_button("Download this model (.pt)", predictor.to_bytes(), file_name=f"{page}-model.pt",
+                               mime="application/octet-stream", icon=":material/download:", key=f"{page}:model-download")
+        else:
+            st.caption("Press Play or Step first: then this run's model can be downloaded.")
+        upload = st.file_uploader("Load a model saved here or with `python -m playground train --save` (.pt)",
+                                  type=["pt"], key=f"{page}:model-upload")
+        if upload is not None and st.session_state.get(f"{page}:model-upload-id") != upload.file_id:
+            st.session_state[f"{page}:model-upload-id"] = upload.file_id
+            try:
+                loaded = checkpoints.load(upload.getvalue())
+                checkpoints.require_dataset(loaded, datasets)
+            except checkpoints.CheckpointError as e:
+                st.session_state[f"{page}:model-message"] = ("error", f"That file was not used: {e}")
+            else:
+                st.session_state[f"{page}:model-loaded"] = (upload.name, loaded)
+                st.rerun()      # the settings form takes the model's settings before it is drawn
+        kind, message = st.session_state.get(f"{page}:model-message") or (None, None)
+        if kind:
+            getattr(st, kind)(message)
+
+
+def apply_loaded_model(page: str) -> None:
+    """At the top of the page: a model just loaded becomes the page's run (its settings, its
+    weights), and its views are drawn at once."""
+    pending = st.session_state.pop(f"{page}:model-loaded", None)
+    if pending is None:
+        return
+    name, loaded = pending
+    set_widgets(page, loaded.config)
+    reset_job(page, loaded.config, weights=loaded.model.state_dict()).evaluate()
+    st.session_state[f"{page}:model-message"] = (
+        "success", f"Loaded {name}: press Play to train on from its weights, or look at what it does.")
 
 
 def request_reset(page: str) -> None:

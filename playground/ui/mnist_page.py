@@ -21,6 +21,7 @@ TABS = ("Confusion matrix", "Mistakes", "Look at one digit", "Predictions")
 
 
 def render() -> None:
+    common.apply_loaded_model(PAGE)
     job = common.get_job(PAGE)
     # The form starts from the session's run (e.g. the one the Draw page trained), not the tutorial.
     base = job.config if job is not None else BASE
@@ -42,6 +43,7 @@ def render() -> None:
     snap = job.snapshot()
     live_view(shown_source, snap.active)
     code_box(config)
+    common.model_box(PAGE, job, ("mnist",))
 
 
 def last_run(job: Job) -> None:

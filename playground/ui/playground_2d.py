@@ -33,6 +33,7 @@ def points_picture(dataset: str, n_points: int, noise: float, test_ratio: float,
 
 
 def render() -> None:
+    common.apply_loaded_model(PAGE)
     common.preset_picker(PAGE, cfg.TOY_PRESETS)
     job = common.get_job(PAGE)   # after a page switch the form comes back with this run's settings
     config, error = common.settings_form(PAGE, job.config if job else cfg.Config(), cfg.TOY_DATASETS)
@@ -54,6 +55,7 @@ def render() -> None:
                            help="Show hard class regions instead of shaded probabilities")
     live_view(show_test, discretize, job.snapshot().active)
     common.code_box(config)
+    common.model_box(PAGE, job, cfg.TOY_DATASETS)
 
 
 def _regenerate() -> None:
