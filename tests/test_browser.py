@@ -254,3 +254,25 @@ def test_a_race_and_a_classroom_link(server, browser):
     student.screenshot(path=str(ARTIFACTS / "classroom_student.png"))
     student.close()
     page.close()
+
+
+def test_save_then_load_a_model_on_the_2d_page(server, browser, tmp_path):
+    url, _ = server
+    page = browser.new_page()
+    page.goto(f"{url}/?dataset=circle&n_points=200&hidden=5,3&epochs=2")
+    page.get_by_role("button", name="Step", exact=True).click(timeout=60_000)
+    page.get_by_text("paused").first.wait_for(timeout=60_000)
+    page.get_by_text("Save or load the model").click()
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_role("button", name="Download this model (.pt)").click()
+    saved = tmp_path / "circle.pt"
+    download.value.save_as(saved)
+    page.close()
+    fresh = browser.new_page()                     # another session, default settings
+    fresh.goto(url)
+    fresh.get_by_text("Save or load the model").click(timeout=60_000)
+    fresh.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(saved))
+    fresh.get_by_text("Loaded circle.pt").wait_for(timeout=60_000)
+    hidden = fresh.locator('[data-testid="stSidebar"]').get_by_role("textbox", name="Hidden layers", exact=True)
+    assert hidden.input_value() == "5,3"
+    fresh.close()

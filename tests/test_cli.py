@@ -109,12 +109,14 @@ def test_module_entry_point():
     assert json.loads(result.stdout.strip().splitlines()[-1])["status"] == "ok"
 
 
-def test_bench_reports_both_ways_and_the_extras(capsys):
+def test_bench_reports_both_ways_and_the_extras(capsys, monkeypatch):
+    from playground import bench
+    monkeypatch.setitem(bench.CASES, "quadrants002", {**bench.CASES["quadrants002"], "epochs": 40})   # quick
     code, out, err = run_cli(capsys, "bench", "--cases", "quadrants002", "--device", "cpu", "--json")
     report = json.loads(out.strip().splitlines()[-1])
     case = report["cases"]["quadrants002"]
     assert code == 0 and report["device"] == "cpu" and report["torch"]
-    assert case["trainer"]["steps"] == case["reference"]["steps"] == 200 * 79
+    assert case["trainer"]["steps"] == case["reference"]["steps"] == 40 * 79
     assert case["speedup"] > 0 and case["trainer"]["fast_path"] == "eager"
     extras = report["extras"]
     assert extras["surface_200x200_ms"] > 0 and extras["draw_to_prediction_ms"]["worst_p95"] > 0
