@@ -7,9 +7,12 @@
   unless a test builds its own `WorkerPool(processes=True)`: tests/test_workers.py and
   tests/test_reliability.py do, and the browser tests run the real server with processes.
 """
+import contextlib
 import os
 import shutil
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -37,3 +40,25 @@ def threaded_default_pool():
     workers._default = workers.WorkerPool(workers.default_max_jobs(), processes=False)
     yield workers._default
     workers.shutdown()
+
+
+@pytest.fixture
+def most_running():
+    """`with most_running(pool) as most:` ... `most[0]` is the largest `pool.running` seen while
+    the block ran (checked every 2 ms): the job limit, watched."""
+    @contextlib.contextmanager
+    def watch(pool):
+        most, done = [0], threading.Event()
+
+        def loop():
+            while not done.is_set():
+                most[0] = max(most[0], pool.running)
+                time.sleep(0.002)
+        watcher = threading.Thread(target=loop)
+        watcher.start()
+        try:
+            yield most
+        finally:
+            done.set()
+            watcher.join()
+    return watch

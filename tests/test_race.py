@@ -5,8 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -57,27 +55,17 @@ def test_entrants_change_one_setting_and_keep_data_seed_and_weights():
         race.entrants(BASE, "lr", ["0.1", "-1"])
 
 
-def test_a_race_runs_each_value_as_a_job_within_the_job_limit():
+def test_a_race_runs_each_value_as_a_job_within_the_job_limit(most_running):
     values = ["sgd", "adam", "rmsprop"]
     runs = race.entrants(BASE, "optimizer", values)
     expected = [solo_final(r.config) for r in runs]
-    pool = WorkerPool(2, processes=False)
-    most, watching, heard = 0, True, []
-
-    def watch():
-        nonlocal most
-        while watching:
-            most = max(most, pool.running)
-            time.sleep(0.002)
-    watcher = threading.Thread(target=watch)
-    watcher.start()
+    pool, heard = WorkerPool(2, processes=False), []
     try:
-        results = race.run(runs, "optimizer", on_result=heard.append, pool=pool)
+        with most_running(pool) as most:
+            results = race.run(runs, "optimizer", on_result=heard.append, pool=pool)
     finally:
-        watching = False
-        watcher.join()
         pool.close()
-    assert most == 2                                   # two at once, the third queued
+    assert most[0] == 2                                   # two at once, the third queued
     assert [r["value"] for r in results] == values and sorted(r["value"] for r in heard) == sorted(values)
     for r, (train_loss, test_loss) in zip(results, expected):
         assert r["status"] == "finished" and r["epochs"] == 4

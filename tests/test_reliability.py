@@ -32,7 +32,7 @@ def wait_all(jobs, status="finished", timeout=120):
     raise AssertionError([j.snapshot().status for j in jobs])
 
 
-def test_twelve_sessions_match_their_solo_runs_and_respect_the_limit():
+def test_twelve_sessions_match_their_solo_runs_and_respect_the_limit(most_running):
     configs = [session_config(i) for i in range(12)]
     solo = []
     for c in configs:
@@ -44,22 +44,12 @@ def test_twelve_sessions_match_their_solo_runs_and_respect_the_limit():
     gc.collect()
     memory_before = rss_mb()
     jobs = [Job(c, pool=pool) for c in configs]
-    most_running, watching = 0, True
+    with most_running(pool) as most:
+        for job in jobs:
+            job.play()
+        wait_all(jobs)
 
-    def watch():
-        nonlocal most_running
-        while watching:
-            most_running = max(most_running, pool.running)
-            time.sleep(0.005)
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    for job in jobs:
-        job.play()
-    wait_all(jobs)
-    watching = False
-    watcher.join()
-
-    assert 1 <= most_running <= 4
+    assert 1 <= most[0] <= 4
     for job, expected in zip(jobs, solo):
         got = [(r["train_loss"], r["test_loss"]) for r in job.snapshot().history]
         assert len(got) == len(expected)

@@ -1,6 +1,5 @@
 """The Race and compare page through AppTest: a race of three optimizers (each its own job, the
 job limit respected, numbers equal to solo runs), the winner, kept runs compared, bad values."""
-import threading
 import time
 
 import pytest
@@ -40,31 +39,19 @@ def poll_until_done(at: AppTest, timeout: float = 60) -> None:
     raise AssertionError("the race did not end")
 
 
-def test_a_race_of_three_optimizers_runs_as_jobs_and_is_kept_to_compare(at):
+def test_a_race_of_three_optimizers_runs_as_jobs_and_is_kept_to_compare(at, most_running):
     small_2d(at)
     base = at.session_state["job:2d"].config
     at.switch_page(RACE_PAGE).run()
     assert not at.exception
     at.selectbox(key="race:setting").select("optimizer").run()
     at.multiselect(key="race:values:optimizer").set_value(["sgd", "adam", "rmsprop"]).run()
-    pool, most, watching = workers.default_pool(), 0, True
-
-    def watch():
-        nonlocal most
-        while watching:
-            most = max(most, pool.running)
-            time.sleep(0.002)
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
+    with most_running(workers.default_pool()) as most:
         at.button(key="race:start").click().run()
         runs = race_jobs(at)
         assert [label for label, _ in runs] == ["sgd", "adam", "rmsprop"] and len({j.id for _, j in runs}) == 3
         poll_until_done(at)
-    finally:
-        watching = False
-        watcher.join()
-    assert 1 <= most <= workers.default_max_jobs()
+    assert 1 <= most[0] <= workers.default_max_jobs()
     for label, job in runs:                       # each run: the 2D settings with one value changed
         trainer = Trainer(base.replace(optimizer=label))
         trainer.run()
