@@ -42,13 +42,18 @@ def parse_vary(text: str) -> tuple[str, list[str]]:
         raise ConfigError(f'unknown setting "{name}" to race; known settings: {", ".join(cfg.KNOBS)}')
     is_list = cfg.kind_of(name) in ("ints", "strs")
     items = [v.strip() for v in values.split(LIST_SEPARATOR if is_list else ",") if v.strip()]
+    check_values(name, items)
+    return name, items
+
+
+def check_values(name: str, items: list[str]) -> None:
+    """Two to MAX_RUNS values, none repeated."""
     if len(items) < 2:
         raise ConfigError(f"a race needs at least two values of {name}, got {len(items)}")
     if len(items) > MAX_RUNS:
         raise ConfigError(f"a race has at most {MAX_RUNS} runs, got {len(items)} values of {name}")
     if len(set(items)) < len(items):
         raise ConfigError(f"the values of {name} repeat: {', '.join(items)}")
-    return name, items
 
 
 def entrants(base: cfg.Config, name: str, values: list[str]) -> list[Entrant]:

@@ -56,26 +56,27 @@ def wait_all(jobs, timeout=240):
     raise AssertionError([j.snapshot().status for j in jobs])
 
 
-def run_class(pool: WorkerPool, configs: list[cfg.Config]) -> list[Job]:
+def run_class(pool: WorkerPool, configs: list[cfg.Config], mnist_tol: float = 1e-4) -> list[Job]:
+    """Every config as a job at once; each must finish on the GPU with its solo run's numbers."""
+    expected = [solo(c) for c in configs]
     jobs = [Job(c, pool=pool) for c in configs]
     for job in jobs:
         job.play()
     wait_all(jobs)
+    for job, want in zip(jobs, expected):
+        snap = job.snapshot()
+        assert snap.status == "finished", snap.message
+        assert snap.device.startswith("cuda"), snap.device
+        tol = mnist_tol if snap.config.dataset == "mnist" else 1e-4
+        assert close_to(losses(job), want, tol), (snap.config.dataset, losses(job), want)
     return jobs
 
 
 @pytest.mark.slow
 def test_a_class_on_one_gpu_in_worker_processes_matches_solo_runs():
-    configs = [toy(i) for i in range(8)] + [mnist(i) for i in range(4)]
-    expected = [solo(c) for c in configs]
     pool = WorkerPool(4, processes=True)
     try:
-        jobs = run_class(pool, configs)
-        for job, want in zip(jobs, expected):
-            snap = job.snapshot()
-            assert snap.status == "finished", snap.message
-            assert snap.device.startswith("cuda"), snap.device
-            assert close_to(losses(job), want), (snap.config.dataset, losses(job), want)
+        jobs = run_class(pool, [toy(i) for i in range(8)] + [mnist(i) for i in range(4)])
         assert len(set(pool.pids())) == 4 and os.getpid() not in pool.pids()
         for job in jobs:
             job.close()
@@ -110,16 +111,10 @@ def test_jobs_in_threads_of_one_process_share_the_gpu_safely():
     """CUDA graph capture is process-wide by default: threads capturing while others train or
     evaluate must not break each other (the PLAYGROUND_WORKERS=threads layout), and dropout and
     augmentation draw from each run's own generator, also inside its graph."""
-    configs = [toy(i) for i in range(6)] + [mnist(i) for i in range(2)]
-    expected = [solo(c) for c in configs]
     pool = WorkerPool(8, processes=False)
     try:
-        jobs = run_class(pool, configs)
-        for job, want in zip(jobs, expected):
-            snap = job.snapshot()
-            assert snap.status == "finished", snap.message
-            tol = 1e-4 if snap.config.dataset != "mnist" else 1e-2   # MNIST's matmuls vary a little
-            assert close_to(losses(job), want, tol), (snap.config.dataset, losses(job), want)  # between streams
+        # MNIST's matmuls vary a little between concurrent streams
+        for job in run_class(pool, [toy(i) for i in range(6)] + [mnist(i) for i in range(2)], mnist_tol=1e-2):
             job.close()
     finally:
         pool.close()

@@ -208,7 +208,7 @@ def classroom_link_maker(page: str, config: Config) -> None:
 
 def lesson_link(page: str, config: Config, lesson: lessons.Lesson) -> str:
     import urllib.parse
-    base = (st.context.url or "").split("?")[0] if getattr(st.context, "url", None) else ""
+    base = (getattr(st.context, "url", None) or "").split("?")[0]
     query = urllib.parse.urlencode({**cfg.to_params(config), **lessons.to_params(lesson)})
     return f"{base}?{query}"
 

@@ -80,7 +80,7 @@ def race_values(where, name: str, base: cfg.Config) -> list[str]:
 
 def start_race(base: cfg.Config, name: str, values: list[str]) -> None:
     try:
-        race.parse_vary(f"{name}={(race.LIST_SEPARATOR if cfg.kind_of(name) in ('ints', 'strs') else ',').join(values)}")
+        race.check_values(name, values)
         runs = race.entrants(base, name, values)
     except ConfigError as e:
         st.session_state[f"{PAGE}:error"] = str(e)
@@ -144,8 +144,10 @@ def race_table(setting: str, runs: list[tuple[str, Job]], snaps: list[Snapshot])
         status = f"waiting (position {s.queue_position})" if s.status == "queued" and s.queue_position else s.status
         rows.append({setting or "value": label, "status": status, "epoch": f"{s.epoch} / {s.config.epochs}",
                      "test loss": last.get("test_loss"), "test accuracy": last.get("test_acc")})
-    done = [race.result(race.Entrant(label, job.config), setting, job) for label, job in runs]
-    winner = race.summary(setting, done)["winner"] if all(not s.active for s in snaps) else None
+    winner = None
+    if not any(s.active for s in snaps):     # the race is over
+        done = [race.result(race.Entrant(label, job.config), setting, job) for label, job in runs]
+        winner = race.summary(setting, done)["winner"]
     if winner is not None:
         st.success(f"Winner: **{setting} = {winner}**", icon=":material/trophy:")
     st.dataframe(rows, hide_index=True, width="stretch",

@@ -1,24 +1,12 @@
 """Save and load on the 2D and MNIST pages: the model a page offers for download, loaded again,
 gives the same predictions; a file of the other kind is refused with a message."""
-import time
-
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from conftest import APP, close_jobs
 from playground import checkpoints
 from playground import config as cfg
-from test_mnist_page import job as mnist_job, page, train_to_the_end  # noqa: F401 (page: a fixture)
-
-
-def until(at: AppTest, check, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        at.run()
-        if check(at):
-            return
-        time.sleep(0.1)
-    raise AssertionError("the page never showed the change")
+from test_mnist_page import job as mnist_job, page, poll_until as until, train_to_the_end  # noqa: F401 (page: a fixture)
 
 
 def test_2d_download_then_load_gives_the_same_predictions():
