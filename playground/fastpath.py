@@ -15,13 +15,47 @@ into buffers before each replay and the graph reads them.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 
 import torch
 
 log = logging.getLogger(__name__)
 STEPS_PER_REPLAY = 16
 WARMUP_STEPS = 3
+# A capture needs the process to itself: memory freed by another thread while a capture is under
+# way (a finished run's tensors, collected by any thread) aborted the whole process inside
+# PyTorch's allocator (seen on an H200). A worker process trains one run at a time; jobs in threads
+# of one process (PLAYGROUND_WORKERS=threads, the tests) capture only while theirs is the only run.
+_runs_lock = threading.Lock()
+_runs_in_process = 0
+_this_thread = threading.local()
+
+
+@contextlib.contextmanager
+def one_run():
+    """Around each run a worker trains: counts the runs training in this process."""
+    global _runs_in_process
+    with _runs_lock:
+        _runs_in_process += 1
+    _this_thread.in_run = True
+    try:
+        yield
+    finally:
+        _this_thread.in_run = False
+        with _runs_lock:
+            _runs_in_process -= 1
+
+
+@contextlib.contextmanager
+def process_to_itself():
+    """Held while capturing: no other run starts meanwhile; raises NotCapturable if one trains."""
+    with _runs_lock:
+        others = _runs_in_process - (1 if getattr(_this_thread, "in_run", False) else 0)
+        if others:
+            raise NotCapturable("other runs train in threads of this process, and a capture needs it to itself")
+        yield
 
 
 def uniform(source, shape, device) -> torch.Tensor:
@@ -95,6 +129,7 @@ class GraphSteps:
         self.step_body, self.k, self.capture, self.draws = step_body, k, capture, draws
         self.index = torch.zeros(k, batch_size, dtype=torch.long, device=device)
         self.graph: torch.cuda.CUDAGraph | None = None
+        self.not_captured = ""           # why a graph meant for capture runs emulated
 
     def _body(self) -> None:
         try:
@@ -118,10 +153,13 @@ class GraphSteps:
             self._warm(warmup, one_step)
         torch.cuda.current_stream().wait_stream(stream)
         self.graph = torch.cuda.CUDAGraph()
-        # "thread_local": a run training in another thread of this process (PLAYGROUND_WORKERS=threads)
-        # may synchronise its own stream while this one captures ("global" would fail both).
-        with torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
-            self._body()
+        try:
+            # "thread_local": a run training in another thread of this process may synchronise
+            # its own stream while this one captures ("global" would fail both).
+            with process_to_itself(), torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
+                self._body()
+        except NotCapturable as e:       # raised before the capture began: emulate it instead,
+            self.graph, self.capture, self.not_captured = None, False, str(e)   # same numbers
 
     def _warm(self, warmup, one_step) -> None:
         warmup()

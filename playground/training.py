@@ -292,7 +292,8 @@ class Trainer:
             log.info("CUDA graphs not used: %s", self.fast_path)
             return None
         self._graph = graph
-        self.fast_path = f"cuda graph, {k} steps per replay" if graph.capture else f"emulated graph, {k} steps"
+        self.fast_path = (f"cuda graph, {k} steps per replay" if graph.capture else
+                          f"emulated graph, {k} steps" + (f" ({graph.not_captured})" if graph.not_captured else ""))
         return graph
 
     def _train_steps_eager(self, n: int) -> None:

@@ -33,6 +33,7 @@ import time
 import types
 from multiprocessing.connection import Connection
 
+from playground import fastpath
 from playground.jobs import Controls, Job, Run, default_max_jobs
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,8 @@ def serve(conn: Connection, retire_after: float | None = None, retire_growth_mb:
             order, ctl = item
             if retire_after is not None:           # a process of its own: take the web's settings
                 _set_env(order.env)
-            changes, state = Run(order, ctl, lambda c, job_id=order.job_id: send(("snap", job_id, c))).execute()
+            with fastpath.one_run():
+                changes, state = Run(order, ctl, lambda c, job_id=order.job_id: send(("snap", job_id, c))).execute()
             controls.pop(order.job_id, None)
             send(("end", order.job_id, changes, state))
             del changes, state

@@ -159,3 +159,30 @@ def test_graph_steps_draw_their_random_numbers_from_the_runs_own_generator():
     runs[0].draws.refill()
     assert buffer.shape[0] == 16 and not torch.equal(before, buffer)
     assert 0 <= float(buffer.min()) and float(buffer.max()) < 1
+
+
+def test_a_capture_waits_for_the_process_to_itself():
+    """A CUDA graph capture while another thread's run trains aborted the process (H200): a run
+    captures only when it is the only one training in the process, and no run starts meanwhile."""
+    import threading
+    from playground import fastpath
+    with fastpath.one_run():
+        with fastpath.process_to_itself():           # alone: its own run does not count
+            pass
+        other_started, release = threading.Event(), threading.Event()
+
+        def other_run():
+            with fastpath.one_run():
+                other_started.set()
+                release.wait(5)
+
+        thread = threading.Thread(target=other_run)
+        thread.start()
+        assert other_started.wait(5)
+        with pytest.raises(fastpath.NotCapturable, match="other runs train"):
+            with fastpath.process_to_itself():
+                pass
+        release.set()
+        thread.join(5)
+    with fastpath.process_to_itself():               # a trainer outside any worker, all runs done
+        pass

@@ -70,7 +70,7 @@ def test_a_killed_worker_fails_its_job_only_and_is_replaced(pool):
 
 
 def test_a_paused_run_continues_exactly_on_another_worker(pool):
-    config = toy(epochs=30, seed=7)
+    config = toy(epochs=200, seed=7)   # enough that a fast machine cannot finish before the pause
     moving = Job(config, pool=pool)
     moving.play()
     wait_for(lambda: moving.snapshot().epoch >= 2, what="two epochs")
