@@ -68,53 +68,67 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     return np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
 
 
-def cache_dir() -> Path:
+def cache_dir(name: str = "mnist") -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "neural-playground" / "mnist"
+    return Path(base) / "neural-playground" / name
 
 
-def find_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
-    """The first folder holding all four files: the argument, $PLAYGROUND_DATA_DIR, the cache."""
-    for candidate in (data_dir, os.environ.get("PLAYGROUND_DATA_DIR"), cache_dir()):
-        if candidate and all((Path(candidate) / name).is_file() for name in FILES):
-            return Path(candidate)
+def search_dirs(data_dir: str | os.PathLike | None = None, subfolder: str = "") -> list[Path]:
+    """Where to look, in order: the argument, $PLAYGROUND_DATA_DIR (its `subfolder`), the cache.
+
+    MNIST uses $PLAYGROUND_DATA_DIR itself; the other sets (Fashion-MNIST, CIFAR-10) a subfolder of it.
+    """
+    env = os.environ.get("PLAYGROUND_DATA_DIR")
+    candidates = (data_dir, env and Path(env) / subfolder, cache_dir(subfolder or "mnist"))
+    return [Path(c) for c in candidates if c]
+
+
+def find_dir(data_dir: str | os.PathLike | None = None, names=None, subfolder: str = "") -> Path | None:
+    """The first of `search_dirs` holding all the files `names` (default: the four MNIST files)."""
+    names = names or FILES
+    for candidate in search_dirs(data_dir, subfolder):
+        if all((candidate / name).is_file() for name in names):
+            return candidate
     return None
 
 
-def read_dir(folder: Path) -> Split:
-    key = str(folder.resolve())
+def read_dir(folder: Path, name: str = "mnist", title: str = "MNIST", noun: str = "digits") -> Split:
+    """The four IDX files of `folder` as a Split named `name` (Fashion-MNIST shares the format)."""
+    key = f"{name}:{folder.resolve()}"
     with _cache_lock:
         if key in _cache:
             return _cache[key]
     x_train, y_train = read_idx(folder / "train-images-idx3-ubyte.gz"), read_idx(folder / "train-labels-idx1-ubyte.gz")
     x_test, y_test = read_idx(folder / "t10k-images-idx3-ubyte.gz"), read_idx(folder / "t10k-labels-idx1-ubyte.gz")
     split = _split(x_train, y_train, x_test, y_test, used_sample=False,
-                   source=f"full MNIST: {len(y_train):,} training + {len(y_test):,} test digits")
+                   source=f"full {title}: {len(y_train):,} training + {len(y_test):,} test {noun}",
+                   name=name, title=title)
     with _cache_lock:
         _cache[key] = split
     return split
 
 
-def _split(x_train, y_train, x_test, y_test, used_sample: bool, source: str) -> Split:
+def _split(x_train, y_train, x_test, y_test, used_sample: bool, source: str,
+           name: str = "mnist", title: str = "MNIST") -> Split:
     for images, labels, which in ((x_train, y_train, "training"), (x_test, y_test, "test")):
-        _check_pair(images, labels, which)
+        _check_pair(images, labels, f"{title} {which}")
 
     def part(x: np.ndarray, y: np.ndarray) -> Dataset:
         images = (x.reshape(-1, 1, 28, 28).astype(np.float32) / 255.0)
         images.flags.writeable = False
         labels = y.astype(np.int64)
         labels.flags.writeable = False
-        return Dataset("mnist", images, labels, "multiclass", 10)
+        return Dataset(name, images, labels, "multiclass", 10)
     return Split(part(x_train, y_train), part(x_test, y_test), used_sample=used_sample, source=source)
 
 
 def _check_pair(images: np.ndarray, labels: np.ndarray, which: str) -> None:
     if images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise MnistError(f"MNIST {which} images must be 28x28, got shape {images.shape}")
+        raise MnistError(f"{which} images must be 28x28, got shape {images.shape}")
     if labels.ndim != 1 or len(labels) != len(images):
-        raise MnistError(f"MNIST {which} set: {len(images)} images but labels of shape {labels.shape}")
+        raise MnistError(f"{which} set: {len(images)} images but labels of shape {labels.shape}")
     if len(labels) and labels.max() > 9:
-        raise MnistError(f"MNIST {which} labels must be digits 0-9, found {labels.max()}")
+        raise MnistError(f"{which} labels must be classes 0-9, found {labels.max()}")
 
 
 def load_sample(reason: str = "") -> Split:
@@ -160,42 +174,46 @@ def _read_or_fetch(folder: Path | None, target: Path, download: bool, progress: 
 # ------------------------------------------------------------------ downloading
 def fetch(dest: str | os.PathLike, progress: Progress | None = None, mirrors=None,
           md5s: dict[str, str] | None = None, timeout: float = 30,
-          warn: Callable[[str], None] = log.warning) -> None:
+          warn: Callable[[str], None] = log.warning, check: Callable[[Path], object] | None = None) -> None:
     """Make sure all files are in `dest`: damaged ones are replaced, missing ones downloaded.
 
+    `check(path)` raises ValueError for a damaged file (default: read_idx; CIFAR-10 passes its own).
     One lock per folder, so two sessions (or processes) downloading at once do not collide.
     """
     dest = Path(dest)
     mirrors, md5s = mirrors or MIRRORS, md5s or FILES   # read now, so tests and settings can change them
+    check = check or read_idx
     dest.mkdir(parents=True, exist_ok=True)
     with FileLock(str(dest / ".download.lock")):
         for name, md5 in md5s.items():
             path = dest / name
             if path.is_file():
                 try:
-                    read_idx(path)
+                    check(path)
                     continue
-                except MnistError as e:
+                except ValueError as e:   # MnistError and the other sets' errors
                     warn(f"{e}: downloading it again")
                     path.unlink()
-            _download_one(name, md5, dest, mirrors, progress, timeout)
+            _download_one(name, md5, dest, mirrors, progress, timeout, check)
 
 
 download = fetch
 
 
-def _download_one(name: str, md5: str, dest: Path, mirrors, progress: Progress | None, timeout: float) -> None:
+def _download_one(name: str, md5: str, dest: Path, mirrors, progress: Progress | None, timeout: float,
+                  check: Callable[[Path], object] = read_idx) -> None:
     reasons = []
     for mirror in mirrors:
         try:
-            _download_to(mirror + name, dest / name, md5, progress, timeout)
+            _download_to(mirror + name, dest / name, md5, progress, timeout, check)
             return
         except (OSError, ValueError, http.client.HTTPException) as e:
             reasons.append(f"{mirror}: {e or type(e).__name__}")
     raise MnistError(f"could not download {name}: " + "; ".join(reasons))
 
 
-def _download_to(url: str, path: Path, md5: str, progress: Progress | None, timeout: float) -> None:
+def _download_to(url: str, path: Path, md5: str, progress: Progress | None, timeout: float,
+                 check: Callable[[Path], object] = read_idx) -> None:
     """Stream into a temporary file beside `path`; rename only after the md5 matches."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
@@ -213,7 +231,7 @@ def _download_to(url: str, path: Path, md5: str, progress: Progress | None, time
                 raise OSError(f"transfer interrupted after {done} of {total} bytes")
         if digest.hexdigest() != md5:
             raise ValueError(f"md5 mismatch (got {digest.hexdigest()}, expected {md5})")
-        read_idx(tmp)
+        check(Path(tmp))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

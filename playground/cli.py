@@ -33,6 +33,7 @@ def build_parser() -> Parser:
     train.add_argument("--json", action="store_true", help="end with one JSON line of results")
     train.add_argument("--save", help="save the trained model to this file (.pt)")
     train.add_argument("--data-dir", help="folder with the four MNIST IDX files")
+    train.add_argument("--data", metavar="POINTS.CSV", help=DATA_HELP)
     train.add_argument("--quiet", action="store_true", help="no progress lines")
 
     race = commands.add_parser("race", help="train several values of one setting at once, same data and seed")
@@ -44,6 +45,7 @@ def build_parser() -> Parser:
     race.add_argument("--json", action="store_true", help="one JSON line per run as it ends, then a summary line")
     race.add_argument("--csv", help="write every run's epoch history to this CSV file")
     race.add_argument("--data-dir", help="folder with the four MNIST IDX files")
+    race.add_argument("--data", metavar="POINTS.CSV", help=DATA_HELP)
 
     predict = commands.add_parser("predict", help="read digits from images with a saved model")
     predict.add_argument("--model", help="a model saved with train --save (default: the bundled digit reader)")
@@ -85,14 +87,32 @@ def config_from_args(args: argparse.Namespace) -> cfg.Config:
     return cfg.from_cli(args, base)
 
 
+DATA_HELP = ("your own 2D points: a CSV file of x1,x2,label (classes 0..k-1) or x1,x2,target "
+             "(regression), header optional; sets the dataset to custom or custom_regression")
+
+
+def points_from_args(args: argparse.Namespace, config: cfg.Config):
+    """(config, points): with --data, the file's points and a config set to use them."""
+    if not getattr(args, "data", None):
+        return config, None
+    from datasets import points as pts
+    try:
+        points = pts.parse_csv(Path(args.data).read_bytes())
+    except pts.PointsError as e:
+        raise UsageError(f"{args.data}: {e}") from None
+    if getattr(args, "dataset", None) not in (None, points.dataset):
+        raise UsageError(f"--data gives {points.dataset} points; leave out --dataset {args.dataset}")
+    return config.replace(dataset=points.dataset, n_points=len(points)), points
+
+
 # ------------------------------------------------------------------ train
 def cmd_train(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
+    config, points = points_from_args(args, config_from_args(args))
     from playground.training import Trainer
     import datasets
 
     progress = None if args.quiet else _download_progress
-    split = datasets.load(config, args.data_dir, progress=progress)
+    split = datasets.load(config, args.data_dir, progress=progress, points=points)
     if split.used_sample:
         print(f"note: {split.source}", file=sys.stderr)
     trainer = Trainer(config, split)
@@ -146,7 +166,8 @@ def cmd_race(args: argparse.Namespace) -> int:
     from playground import race, workers
 
     name, values = race.parse_vary(args.vary)
-    runs = race.entrants(config_from_args(args), name, values)
+    config, points = points_from_args(args, config_from_args(args))
+    runs = race.entrants(config, name, values)
 
     def report(result: dict) -> None:
         if args.json:
@@ -156,7 +177,7 @@ def cmd_race(args: argparse.Namespace) -> int:
 
     pool = workers.WorkerPool(workers.default_max_jobs(), processes=True)
     try:
-        results = race.run(runs, name, on_result=report, pool=pool, data_dir=args.data_dir)
+        results = race.run(runs, name, on_result=report, pool=pool, data_dir=args.data_dir, points=points)
     finally:
         pool.close()
     if args.csv:

@@ -185,7 +185,26 @@ def _import_line(alias: str, module: types.ModuleType) -> str:
 
 # ------------------------------------------------------------------ data
 def data(config: Config) -> Code:
+    if config.dataset in cfg.CUSTOM_DATASETS:
+        return custom_data(config)
     return mnist_data() if config.dataset == "mnist" else toy_data(config)
+
+
+def custom_data(config: Config) -> Code:
+    regression = config.dataset == "custom_regression"
+    text = f'''# ---- data: your own points, from points.csv next to this script (the app's "Your own data"
+# box downloads it). Columns x1,x2,{"target" if regression else "label"}; x1 and x2 are already rescaled into the plane.
+table = np.loadtxt(Path("points.csv"), delimiter=",", skiprows=1, ndmin=2)
+x_all, y_all = table[:, :2].astype(np.float32), table[:, 2].astype(np.{"float32" if regression else "int64"})
+{"" if regression else "N_CLASSES = int(y_all.max()) + 1"}{features_code(config.features)}
+
+# Shuffle with seed + 1 and hold out {config.test_ratio:g} of the points (at least one) for testing.
+order = np.random.default_rng(SEED + 1).permutation(len(y_all))
+n_test = max(1, min(len(y_all) - 1, round(len(y_all) * {config.test_ratio!r})))
+test_idx, train_idx = order[:n_test], order[n_test:]
+x_train, y_train = torch.from_numpy({"add_features(x_all[train_idx])" if config.features else "x_all[train_idx]"}), torch.from_numpy(y_all[train_idx])
+x_test, y_test = torch.from_numpy({"add_features(x_all[test_idx])" if config.features else "x_all[test_idx]"}), torch.from_numpy(y_all[test_idx])'''
+    return Code(text, frozenset({"from pathlib import Path", "import numpy as np", "import torch"}))
 
 
 def toy_data(config: Config) -> Code:
@@ -258,12 +277,15 @@ class Layer:
     init_act: str = ""      # Linear/Conv2d: the activation after it (for xavier/kaiming gains)
 
 
-def n_classes(config: Config) -> int:
+def n_classes(config: Config) -> int | str:
+    """How many classes; for your own points, the script's N_CLASSES (read from points.csv)."""
     from datasets import toy
+    if config.dataset == "custom":
+        return "N_CLASSES"
     return 10 if config.dataset == "mnist" else toy.n_classes(config.dataset)
 
 
-def n_out(config: Config) -> int:
+def n_out(config: Config) -> int | str:
     return n_outputs(config.task, n_classes(config), config.resolved_loss)
 
 

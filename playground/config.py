@@ -12,7 +12,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-TOY_DATASETS = ("xor", "quadrants", "prod", "circle", "gauss", "spiral")
+GENERATED_DATASETS = ("xor", "quadrants", "prod", "circle", "gauss", "spiral")
+CUSTOM_DATASETS = ("custom", "custom_regression")   # your own points (datasets/points.py)
+TOY_DATASETS = GENERATED_DATASETS + CUSTOM_DATASETS  # the 2D sets
 DATASETS = TOY_DATASETS + ("mnist",)
 FEATURES = ("x1sq", "x2sq", "x1x2", "sin_x1", "sin_x2")
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "gelu", "linear")
@@ -27,7 +29,8 @@ LOSSES_FOR_TASK = {
     "binary": ("bce_with_logits", "mse", "cross_entropy", "nll"),
     "multiclass": ("cross_entropy", "nll", "mse"),
 }
-TASK_OF = {"prod": "regression", "quadrants": "multiclass", "mnist": "multiclass"}
+TASK_OF = {"prod": "regression", "quadrants": "multiclass", "mnist": "multiclass",
+           "custom": "multiclass", "custom_regression": "regression"}
 
 MAX_HIDDEN_LAYERS = 16
 MAX_LAYER_SIZE = 1024
@@ -51,7 +54,7 @@ class Knob:
     min_items: int = 0
     label: str = ""
     live: bool = False              # may change while a run is paused or running
-    only_for: str = ""              # "toy", "mnist", "cnn", "sgd", "normal": when it matters
+    only_for: str = ""              # "toy", "generated", "mnist", "cnn", "sgd", "normal": when it matters
     flag: str = ""                  # CLI flag, if not --name-with-dashes
     step: float | None = None       # UI slider/number step
 
@@ -64,10 +67,12 @@ def knob(default: Any, **meta: Any) -> Any:
 class Config:
     # --- Data
     dataset: str = knob("xor", group="Data", choices=DATASETS,
-                        help="Which data to learn: a 2D toy set or MNIST handwritten digits.")
-    n_points: int = knob(1000, group="Data", low=10, high=MAX_TOY_POINTS, only_for="toy",
+                        help="Which data to learn: a 2D toy set, your own 2D points (custom: classes, "
+                             "custom_regression: targets; a CSV file or points you click) or MNIST "
+                             "handwritten digits.")
+    n_points: int = knob(1000, group="Data", low=10, high=MAX_TOY_POINTS, only_for="generated",
                          label="points", help="How many 2D points to generate (train + test).")
-    noise: float = knob(0.0, group="Data", low=0.0, high=1.0, only_for="toy", step=0.05,
+    noise: float = knob(0.0, group="Data", low=0.0, high=1.0, only_for="generated", step=0.05,
                         help="How much random noise is added to the 2D points (0 = clean).")
     test_ratio: float = knob(0.5, group="Data", low=0.1, high=0.9, only_for="toy", step=0.05,
                              label="test ratio", help="Share of the points held out for testing.")
@@ -163,6 +168,7 @@ class Config:
         return {
             "": True,
             "toy": self.is_toy,
+            "generated": self.dataset in GENERATED_DATASETS,
             "mnist": self.dataset == "mnist",
             "cnn": self.model == "cnn",
             "sgd": self.optimizer == "sgd",

@@ -80,10 +80,10 @@ def result(entrant: Entrant, name: str, job: Job) -> dict:
 
 
 def run(runs: list[Entrant], name: str, on_result: Callable[[dict], None] | None = None,
-        pool=None, data_dir: str | None = None, timeout: float = 24 * 3600) -> list[dict]:
+        pool=None, data_dir: str | None = None, timeout: float = 24 * 3600, points=None) -> list[dict]:
     """Start every run at once (the job limit queues the rest), return their results in the
     order given; `on_result` hears each one as it ends."""
-    jobs = [Job(e.config, data_dir=data_dir, pool=pool) for e in runs]
+    jobs = [Job(e.config, data_dir=data_dir, pool=pool, points=points) for e in runs]
     try:
         for job in jobs:
             job.play()

@@ -25,7 +25,8 @@ def pytest_configure(config):
     config._playground_home = home
     os.environ.update({"HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"),
                        "PLAYGROUND_DATA_DIR": str(home / "no-mnist"),
-                       "PLAYGROUND_MNIST_MIRRORS": OFFLINE_MIRROR})
+                       "PLAYGROUND_MNIST_MIRRORS": OFFLINE_MIRROR, "PLAYGROUND_FASHION_MNIST_MIRRORS": OFFLINE_MIRROR,
+                       "PLAYGROUND_CIFAR10_MIRRORS": OFFLINE_MIRROR})
 
 
 def pytest_unconfigure(config):

@@ -21,7 +21,7 @@ TIMEOUT = 60
 
 # ------------------------------------------------------------------ a spread of configs
 def _spread() -> list[dict]:
-    configs = [dict(dataset=d) for d in cfg.TOY_DATASETS]
+    configs = [dict(dataset=d) for d in cfg.GENERATED_DATASETS]
     for dataset in ("xor", "quadrants", "prod"):          # binary, multiclass, regression
         task = cfg.Config(dataset=dataset).task
         configs += [dict(dataset=dataset, loss=loss) for loss in cfg.LOSSES_FOR_TASK[task]]
@@ -95,10 +95,10 @@ def test_only_what_the_config_uses():
 
 def test_data_comes_from_the_apps_own_generators():
     from datasets import toy
-    for name in cfg.TOY_DATASETS:
+    for name in cfg.GENERATED_DATASETS:
         source = codegen.script(cfg.Config(dataset=name))
         assert inspect.getsource(getattr(toy, name)) in source
-        others = set(cfg.TOY_DATASETS) - {name}
+        others = set(cfg.GENERATED_DATASETS) - {name}
         assert not any(f"\ndef {other}(" in source for other in others)
 
 

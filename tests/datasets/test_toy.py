@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from datasets import toy
-from playground.config import FEATURES, MAX_TOY_POINTS, TOY_DATASETS, ConfigError, n_test_points
+from playground.config import FEATURES, GENERATED_DATASETS as TOY_DATASETS, MAX_TOY_POINTS, ConfigError, n_test_points
 
 
 @pytest.mark.parametrize("name", list(toy.GENERATORS))
