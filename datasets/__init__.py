@@ -1,4 +1,4 @@
-"""Data for a config: the 2D toy sets, your own 2D points, or MNIST."""
+"""Data for a config: the 2D toy sets, your own 2D points, or an image set (MNIST, Fashion-MNIST, CIFAR-10)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -11,11 +11,16 @@ __all__ = ["Dataset", "Split", "load"]
 def load(config, data_dir: str | None = None,
          progress: Callable[[str, int, int | None], None] | None = None,
          download: bool = True, points=None) -> Split:
-    """The train/test split a config asks for (MNIST may fall back to the bundled sample);
+    """The train/test split a config asks for (MNIST may fall back to the bundled sample; the other
+    image sets have none, and say how to get them);
     `points` (datasets.points.Points) are the data of the custom datasets."""
     if config.dataset == "mnist":
         from datasets import mnist
         return mnist.load(data_dir, download=download, progress=progress)
+    if config.dataset in ("fashion_mnist", "cifar10"):
+        import importlib
+        module = importlib.import_module(f"datasets.{config.dataset}")
+        return module.load(data_dir, download=download, progress=progress)
     if config.dataset in ("custom", "custom_regression"):
         from datasets.points import PointsError, make_split
         if points is None or len(points) == 0:

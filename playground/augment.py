@@ -1,4 +1,4 @@
-"""Random on-device distortions of digit batches, so hand-drawn digits are read well."""
+"""Random on-device changes to training images: digits so hand-drawn ones are read well; shifts and mirrors for clothes and photos."""
 from __future__ import annotations
 
 import math
@@ -34,3 +34,30 @@ def digits(x: torch.Tensor, gen) -> torch.Tensor:
     out = F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
     thick = (_rand(gen, (n, 1, 1, 1), dev) < THICKEN_P).to(x.dtype)
     return out + thick * (F.max_pool2d(out, 3, 1, 1) - out)
+
+
+CROP_PADDING = {"fashion_mnist": 2, "cifar10": 4}   # pixels: a random crop of the zero-padded image
+
+
+def shift_and_flip(x: torch.Tensor, gen, padding: int) -> torch.Tensor:
+    """x: (n, c, h, w) -> each image shifted by up to `padding` whole pixels each way (the same
+    as a random crop of the image padded with zeros) and mirrored left-right half the time; one
+    resampling on the device, exact pixel values (nearest), no host sync."""
+    n, dev = x.shape[0], x.device
+    h, w = x.shape[-2:]
+    steps = 2 * padding + 1
+    dx = torch.floor(_rand(gen, (n,), dev) * steps) - padding
+    dy = torch.floor(_rand(gen, (n,), dev) * steps) - padding
+    mirror = torch.where(_rand(gen, (n,), dev) < 0.5, -1.0, 1.0).to(x.dtype)
+    zero, one = torch.zeros_like(mirror), torch.ones_like(mirror)
+    theta = torch.stack([torch.stack([mirror, zero, dx.to(x.dtype) * 2 / w], 1),
+                         torch.stack([zero, one, dy.to(x.dtype) * 2 / h], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="nearest", align_corners=False, padding_mode="zeros")
+
+
+def images(x: torch.Tensor, dataset: str, gen) -> torch.Tensor:
+    """The training augmentation of an image set: digits for MNIST, shifts and mirrors otherwise."""
+    if dataset == "mnist":
+        return digits(x, gen)
+    return shift_and_flip(x, gen, CROP_PADDING[dataset])

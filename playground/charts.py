@@ -308,6 +308,31 @@ def _points(xy: tuple[np.ndarray, np.ndarray], name: str, outline: str, task: st
             "hovertemplate": "x1 %{x:.2f}, x2 %{y:.2f}<br>label %{customdata}<extra></extra>"}
 
 
+EDITOR_GRID = 41      # clickable spots per side of the points editor
+
+
+def points_editor(domain: tuple[float, float], xy: np.ndarray, values: np.ndarray, task: str,
+                  height: int = 420) -> go.Figure:
+    """Your own points on the plane, and a fine grid of invisible spots to click: a click selects
+    the spot (or point) under the mouse, and the page adds a point there (ConvNetJS-style)."""
+    lo, hi = domain
+    ticks = np.linspace(lo, hi, EDITOR_GRID)
+    gx, gy = np.meshgrid(ticks, ticks)
+    grid = {"type": "scatter", "x": _wire(gx.ravel(), "f4"), "y": _wire(gy.ravel(), "f4"), "mode": "markers",
+            "name": "click to add", "showlegend": False, "marker": {"size": 11, "color": "#000", "opacity": 0.0},
+            "hovertemplate": "add a point at x1 %{x:.2f}, x2 %{y:.2f}<extra></extra>"}
+    data = [grid]
+    if len(values):
+        data.append(_points((np.asarray(xy), np.asarray(values)), "your points", "white", task))
+    axis = {"range": [lo, hi], "zeroline": False, "showgrid": True, "gridcolor": "#eee", "fixedrange": True}
+    margin = dict(MARGIN)
+    layout = _layout(f"Your points: {len(values)}", height, xaxis={**axis, "title": {"text": "x1"}},
+                     yaxis={**axis, "title": {"text": "x2"}}, hovermode="closest", clickmode="event+select",
+                     dragmode=False, showlegend=False,
+                     width=height - margin["t"] - margin["b"] + margin["l"] + margin["r"])   # a square plane
+    return _figure(data, layout)
+
+
 # ------------------------------------------------------------------ network diagram
 MAX_DRAWN = 32        # neurons drawn per layer; the rest are summarised
 LINK_BUCKETS = 3      # magnitude buckets per sign: 6 link traces in all
@@ -443,40 +468,157 @@ def _layer_labels(sizes, input_names, activations, dead_counts=()) -> list[str]:
     return labels + [f"output ({sizes[-1]})"] if len(sizes) > 1 else labels
 
 
+# ------------------------------------------------------------------ what each neuron does
+def _neuron_colours() -> list[list]:
+    """The network diagram's picture colours (`_surface_image` of values in [-1, 1]) as a colour
+    scale: linear in |value| on each side of 0, so four stops give the same colours."""
+    ends = _surface_image(np.array([-1.0, -1e-6, 1e-6, 1.0]), "regression", discretize=False)
+    return [[stop, "rgb(%d,%d,%d)" % tuple(int(c) for c in colour)] for stop, colour in zip((0, 0.5, 0.5, 1), ends)]
+
+
+NEURON_COLOURS = _neuron_colours()
+
+
+def neuron_map(values: np.ndarray, domain: tuple[float, float], title: str,
+               train_xy: tuple[np.ndarray, np.ndarray] | None = None,
+               test_xy: tuple[np.ndarray, np.ndarray] | None = None, task: str = "binary",
+               points_picture: dict | None = None, height: int = SURFACE_HEIGHT) -> go.Figure:
+    """One neuron's output over the plane, enlarged (a (G, G) map in [-1, 1] from
+    `evaluation.neuron_maps`, row i = x2 ascending): the network diagram's little picture in the
+    same colours, smoothed, with its value on hover and the points optionally on top (as markers,
+    or as `points_picture` while training, like `decision_surface`)."""
+    values = np.asarray(values, np.float32)
+    lo, hi = domain
+    step = (hi - lo) / max(1, values.shape[0] - 1)
+    data = [{"type": "heatmap", "z": _wire(values, "f4"), "x0": lo, "dx": step, "y0": lo, "dy": step,
+             "zmin": -1, "zmax": 1, "colorscale": NEURON_COLOURS, "zsmooth": "best", "showscale": False,
+             "name": "neuron output",
+             "hovertemplate": "x1 %{x:.2f}, x2 %{y:.2f}<br>output %{z:.2f} (of its largest)<extra></extra>"}]
+    sets = [(xy, name, rim) for xy, name, rim in ((train_xy, "train points", "white"), (test_xy, "test points", "#222"))
+            if xy is not None and len(xy[0])]
+    if points_picture is None:
+        data += [_points(xy, name, rim, task) for xy, name, rim in sets]
+    data += [_legend_entry(xy, name, rim, task) for xy, name, rim in sets]
+    xaxis = _axis("x1", range=[lo, hi], constrain="domain", showgrid=False, zeroline=False)
+    yaxis = _axis("x2", range=[lo, hi], scaleanchor="x", scaleratio=1, showgrid=False, zeroline=False,
+                  autorange=False)
+    layout = _layout(title, height, xaxis=xaxis, yaxis=yaxis)
+    return _figure(data, {**layout, "images": [points_picture]} if points_picture else layout)
+
+
+HISTOGRAM_BINS = 30
+HISTOGRAM_COLUMNS = 4
+
+
+def weight_histograms(weights: Sequence[np.ndarray], names: Sequence[str], bins: int = HISTOGRAM_BINS) -> go.Figure:
+    """One small histogram of the weights per layer (counted here with numpy: the browser gets
+    `bins` bars a layer, not every weight)."""
+    weights = [np.asarray(w, np.float64).ravel() for w in weights]
+    if not weights:
+        return _hint("the weights of each layer appear here", "Weights per layer", 260)
+    columns = min(HISTOGRAM_COLUMNS, len(weights))
+    rows = -(-len(weights) // columns)
+    height = 100 + 170 * rows
+    margin = {**MARGIN, "l": 45, "b": 10}
+    plot_px = height - margin["t"] - margin["b"]
+    gap_x, title_y, ticks_y = 0.05, 24 / plot_px, 30 / plot_px   # room for each chart's title and ticks
+    data, layout, notes = [], {}, []
+    for i, (w, name) in enumerate(zip(weights, names)):
+        counts, edges = np.histogram(w, bins=bins)
+        r, c = divmod(i, columns)
+        suffix = "" if i == 0 else str(i + 1)
+        data.append({"type": "bar", "x": _wire((edges[:-1] + edges[1:]) / 2, "f8"), "y": _wire(counts, "i4"),
+                     "width": _wire(np.diff(edges), "f8"), "name": name, "showlegend": False,
+                     "xaxis": f"x{suffix}", "yaxis": f"y{suffix}", "marker": {"color": BLUE},
+                     "hovertemplate": f"{name}<br>weight %{{x:.3f}}: %{{y}}<extra></extra>"})
+        x0, x1 = c / columns + gap_x / 2, (c + 1) / columns - gap_x / 2
+        y1 = 1 - r / rows - title_y
+        y0 = 1 - (r + 1) / rows + ticks_y
+        layout[f"xaxis{suffix}"] = {"domain": [x0, x1], "anchor": f"y{suffix}", "automargin": False,
+                                    "tickfont": {"size": 11}, "nticks": 5}
+        layout[f"yaxis{suffix}"] = {"domain": [y0, y1], "anchor": f"x{suffix}", "automargin": False,
+                                    "tickfont": {"size": 11}, "nticks": 4}
+        notes.append({"text": f"{name} ({len(w)})", "showarrow": False, "xref": "paper", "yref": "paper",
+                      "x": (x0 + x1) / 2, "y": y1, "yanchor": "bottom", "font": {"size": 13}})
+    return _figure(data, _layout("Weights per layer (how many weights have each value)", height,
+                                 bargap=0, annotations=notes, margin=margin, **layout))
+
+
+def gradient_norms(norms: np.ndarray | None, names: Sequence[str], epochs: Sequence[int] | None = None) -> go.Figure:
+    """Each layer's weight-gradient norm over training, one line per layer on a log axis:
+    `norms` is (epochs, layers), the RMS over each epoch's steps. Vanishing gradients show as
+    the first layers' lines lying orders of magnitude below the last ones'."""
+    title = "Gradient norm per layer (log scale)"
+    if norms is None or not len(norms):
+        return _hint("each layer's gradient norm appears here after an epoch", title, 320)
+    norms = np.asarray(norms, np.float64)
+    epochs = np.arange(1, len(norms) + 1) if epochs is None else np.asarray(epochs)
+    keep = np.asarray(_thin(np.arange(len(norms))), np.int64)
+    x, norms = epochs[keep], norms[keep]
+    n = norms.shape[1]
+    names = [names[j] if j < len(names) else f"layer {j + 1}" for j in range(n)]
+    colours = plotly.colors.sample_colorscale("Viridis", [0.85 * j / max(1, n - 1) for j in range(n)])  # first: dark
+    data = []
+    for j, (name, colour) in enumerate(zip(names, colours)):
+        y = np.where(norms[:, j] > 0, norms[:, j], np.nan)        # a log axis has no 0
+        data.append(_line(x, y, name, colour, f"{name}<br>epoch %{{x}}<br>gradient norm %{{y:.3g}}<extra></extra>",
+                          width=2))
+    legend = {"orientation": "v", "x": 1.02, "y": 1, "xanchor": "left", "yanchor": "top"}
+    yaxis = _axis("gradient norm", type="log", exponentformat="power")
+    return _figure(data, _layout(title, 320, xaxis=_axis("epoch"), yaxis=yaxis, legend=legend,
+                                 margin={**MARGIN, "r": 110}))
+
+
 # ------------------------------------------------------------------ MNIST views
 def _digit_labels(k: int, labels: Sequence[str] | None) -> list[str]:
     return list(labels) if labels is not None else [str(i) for i in range(k)]
 
 
-def confusion_matrix(cm: np.ndarray, labels: Sequence[str] | None = None) -> go.Figure:
+def _long(names: Sequence[str]) -> bool:
+    """Class names (not digits): the axes need room for them."""
+    return max((len(str(n)) for n in names), default=0) > 2
+
+
+def confusion_matrix(cm: np.ndarray, labels: Sequence[str] | None = None, what: str = "digit") -> go.Figure:
+    """Counts of (true, predicted) test images; `labels` names the classes (default 0..k-1), `what`
+    says what a class is ("digit", "class")."""
     cm = np.asarray(cm)
     names = _digit_labels(len(cm), labels)
     share = cm / np.maximum(cm.sum(1, keepdims=True), 1)
     heatmap = {"type": "heatmap", "z": _wire(share, "f8"), "x": names, "y": names, "colorscale": BLUES, "zmin": 0, "zmax": 1,
                "text": cm.tolist(), "texttemplate": "%{text}", "showscale": False,
                "hovertemplate": "true %{y}, predicted %{x}: %{text}<extra></extra>"}
-    return _figure([heatmap], _layout("Confusion matrix (rows: true digit)", 460,
-                                      xaxis=_axis("predicted", side="bottom", type="category"),
+    long = _long(names)
+    margin = {**MARGIN, "l": 115, "b": 115} if long else dict(MARGIN)
+    return _figure([heatmap], _layout(f"Confusion matrix (rows: true {what})", 500 if long else 460, margin=margin,
+                                      xaxis=_axis("predicted", side="bottom", type="category",
+                                                  **({"tickangle": -45} if long else {})),
                                       yaxis=_axis("true", autorange="reversed", type="category")))
 
 
-def per_class_accuracy(acc: np.ndarray, labels: Sequence[str] | None = None) -> go.Figure:
+def per_class_accuracy(acc: np.ndarray, labels: Sequence[str] | None = None, what: str = "digit") -> go.Figure:
     acc = np.asarray(acc, np.float64)
-    bars = {"type": "bar", "x": _digit_labels(len(acc), labels), "y": _wire(acc, "f8"), "marker": {"color": BLUE},
+    names = _digit_labels(len(acc), labels)
+    bars = {"type": "bar", "x": names, "y": _wire(acc, "f8"), "marker": {"color": BLUE},
             "text": [f"{a:.1%}" for a in acc], "textposition": "outside",
-            "hovertemplate": "digit %{x}: %{y:.2%}<extra></extra>"}
-    return _figure([bars], _layout("Accuracy per digit", 300, xaxis=_axis("digit", type="category"),
+            "hovertemplate": f"{what} %{{x}}: %{{y:.2%}}<extra></extra>"}
+    long = _long(names)
+    xaxis = _axis(what, type="category", **({"tickangle": -45} if long else {}))
+    return _figure([bars], _layout(f"Accuracy per {what}", 360 if long else 300, xaxis=xaxis,
+                                   margin={**MARGIN, "b": 110} if long else dict(MARGIN),
                                    yaxis=_axis("accuracy", tickformat=".0%", range=[0, 1.1])))
 
 
 def probability_bars(probs: np.ndarray, labels: Sequence[str] | None = None) -> go.Figure:
     probs = np.asarray(probs, np.float64)
     top = int(probs.argmax())
-    bars = {"type": "bar", "x": _wire(probs, "f8"), "y": _digit_labels(len(probs), labels), "orientation": "h",
+    names = _digit_labels(len(probs), labels)
+    bars = {"type": "bar", "x": _wire(probs, "f8"), "y": names, "orientation": "h",
             "marker": {"color": [BLUE if i == top else "#b9c7d3" for i in range(len(probs))]},
             "text": [f"{p:.0%}" for p in probs], "textposition": "outside",
             "hovertemplate": "%{y}: %{x:.1%}<extra></extra>"}
-    return _figure([bars], _layout("Class probability", 360,
+    margin = {**MARGIN, "l": 105} if _long(names) else dict(MARGIN)
+    return _figure([bars], _layout("Class probability", 360, margin=margin,
                                    xaxis=_axis("probability", range=[0, 1.15], tickformat=".0%"),
                                    yaxis={"type": "category", "autorange": "reversed"}))
 
@@ -514,3 +656,140 @@ def digit_gallery(images: np.ndarray, true: Sequence[int], pred: Sequence[int], 
     layout = _layout("Mistakes: true → predicted", 90 + 70 * rows, margin=margin,
                      annotations=notes, **_picture_axes())
     return _figure([_gray(sheet, None)], layout)
+
+
+# ------------------------------------------------------------------ image sets: colour, class names, CNN views
+MAX_FILTERS = 64      # filters drawn of a conv layer (the rest are counted in the title)
+MAX_MAPS = 64         # feature maps drawn of a conv layer
+SHEET_PX = 70 / 34    # CSS pixels per picture pixel in the galleries (as the MNIST gallery has it)
+
+
+def _bytes(values: np.ndarray) -> np.ndarray:
+    """[0, 1] -> 0..255 (rounded, clipped) as uint8."""
+    return np.clip(np.rint(np.asarray(values, np.float32) * 255), 0, 255).astype(np.uint8)
+
+
+def _hwc(image: np.ndarray) -> np.ndarray:
+    """One image as (h, w) grey or (h, w, 3) colour, from (h, w), (1, h, w), (3, h, w) or a flat square."""
+    image = np.asarray(image, np.float32)
+    if image.ndim == 1:
+        side = int(round(np.sqrt(image.size)))
+        return image.reshape(side, side)
+    if image.ndim == 3:
+        return image[0] if image.shape[0] == 1 else np.moveaxis(image, 0, -1)
+    return image
+
+
+def _picture_trace(picture: np.ndarray, hover: str | None) -> dict:
+    """Grey (h, w) values in [0, 1] as a grey heatmap: with `hover`, of the values; without, of
+    bytes (a quarter of the data; NaN, the gaps of a sheet, is white like the plot).
+    Colour (h, w, 3) in [0, 1] as an image of bytes (plotly's rgb image, sent as a typed array)."""
+    if picture.ndim == 2 and hover:
+        return _gray(picture, hover)
+    if picture.ndim == 2:
+        return {"type": "heatmap", "z": _wire(_bytes(np.nan_to_num(picture, nan=1.0)), "u1"), "colorscale": GRAY,
+                "zmin": 0, "zmax": 255, "showscale": False, "hoverinfo": "skip"}
+    trace = {"type": "image", "z": _wire(_bytes(picture), "u1"), "colormodel": "rgb"}
+    return {**trace, "hovertemplate": hover} if hover else {**trace, "hoverinfo": "skip"}
+
+
+def _tile(pictures: np.ndarray, columns: int, gap: int, fill: float, top: int = 0) -> np.ndarray:
+    """(n, h, w) or (n, h, w, 3) pictures in a grid, `gap` pixels apart (and `top` above each), on `fill`."""
+    n, h, w = pictures.shape[:3]
+    rows = -(-n // columns)
+    sheet = np.full((rows * (top + h + gap) - gap, columns * (w + gap) - gap, *pictures.shape[3:]), fill, np.float32)
+    for i, picture in enumerate(pictures):
+        r, c = divmod(i, columns)
+        y, x = r * (top + h + gap) + top, c * (w + gap)
+        sheet[y:y + h, x:x + w] = picture
+    return sheet
+
+
+def image_picture(image: np.ndarray, title: str = "", height: int = 300) -> go.Figure:
+    """One image in [0, 1]: grey ((h, w), (1, h, w)) or colour ((3, h, w), e.g. CIFAR-10), each
+    pixel's value on hover."""
+    picture = _hwc(image)
+    hover = ("row %{y}, col %{x}: %{z:.2f}<extra></extra>" if picture.ndim == 2
+             else "row %{y}, col %{x}: %{color}<extra></extra>")
+    margin = {"l": 5, "r": 5, "t": 40 if title else 5, "b": 5, "autoexpand": False}
+    return _figure([_picture_trace(picture, hover)], _layout(title, height, margin=margin, **_picture_axes()))
+
+
+def image_gallery(images: np.ndarray, true: Sequence, pred: Sequence, columns: int = 8,
+                  title: str = "Mistakes: true → predicted") -> go.Figure:
+    """Test images (n, c, h, w) in a grid, grey or in colour, each under "true → predicted"
+    (digits, or class names on two lines)."""
+    images = np.asarray(images, np.float32)
+    if not len(images):
+        return _hint("no mistakes to show", "Mistakes", 200)
+    pictures = np.stack([_hwc(image) for image in images])
+    h, w = pictures.shape[1:3]
+    named = _long([*true, *pred])
+    band = 14 if named else 5                      # the label's room above each picture, in picture pixels
+    sheet = _tile(pictures, columns, 1, 0.15, band)
+    sheet = np.pad(sheet, ((0, 1), (1, 1), *(((0, 0),) if sheet.ndim == 3 else ())), constant_values=0.15)
+    notes = []
+    for i in range(len(pictures)):
+        r, c = divmod(i, columns)
+        text = f"{true[i]}<br>→ {pred[i]}" if named else f"{true[i]}→{pred[i]}"
+        notes.append({"x": c * (w + 1) + 1 + (w - 1) / 2, "y": r * (band + h + 1) + (band - 1) / 2, "text": text,
+                      "showarrow": False, "font": {"size": 10 if named else 12, "color": "#ffcc66"}})
+    margin = {"l": 5, "r": 5, "t": 40, "b": 5, "autoexpand": False}
+    height = 45 + round(len(sheet) * SHEET_PX)
+    return _figure([_picture_trace(sheet, None)], _layout(title, height, margin=margin, annotations=notes,
+                                                            **_picture_axes()))
+
+
+def _scaled(values: np.ndarray, flat: float) -> np.ndarray:
+    """Each item of (n, ...) scaled on its own to [0, 1] (its smallest value 0, its largest 1);
+    an item that is the same everywhere becomes `flat`."""
+    axes = tuple(range(1, values.ndim))
+    low = values.min(axis=axes, keepdims=True)
+    span = values.max(axis=axes, keepdims=True) - low
+    return np.where(span > 0, (values - low) / np.where(span > 0, span, 1), flat).astype(np.float32)
+
+
+def _sheet_figure(sheet: np.ndarray, title: str, cell: int, meta: dict) -> go.Figure:
+    """A sheet of small pictures `cell` pixels apart, each about 40 CSS pixels tall."""
+    margin = {"l": 5, "r": 5, "t": 45, "b": 5, "autoexpand": False}
+    px = max(1.0, 40 / cell)
+    height = 50 + max(60, round(len(sheet) * px))
+    layout = _layout(title, height, margin=margin, meta=meta, **_picture_axes())
+    return _figure([_picture_trace(sheet, None)], layout)
+
+
+def conv_filters(weights: np.ndarray, columns: int = 16) -> go.Figure:
+    """A conv layer's filters, weights (out, in, k, k), as small pictures: grey for one input
+    channel, in colour (the filter's red, green and blue weights) for three (more: their mean,
+    grey). Each filter is scaled on its own: its most negative weight black, its most positive
+    white (a filter with one value throughout: mid grey). The first MAX_FILTERS are drawn."""
+    w = np.asarray(weights, np.float32)
+    if w.ndim != 4 or not len(w):
+        return _hint("the filters appear here", "Filters", 200)
+    out, c_in, kh, kw = w.shape
+    shown = _scaled(w[:MAX_FILTERS], 0.5)
+    pictures = np.moveaxis(shown, 1, -1) if c_in == 3 else shown.mean(1)
+    columns = min(columns, len(pictures))
+    sheet = _tile(pictures, columns, 1, np.nan if c_in != 3 else 1.0)
+    more = f", the first {len(pictures)} shown" if out > len(pictures) else ""
+    colour = "in colour: each filter's red, green and blue weights" if c_in == 3 else \
+        "black: a filter's most negative weight, white: its most positive"
+    title = f"{out} filters of {kh}x{kw}{more} ({colour})"
+    meta = {"filters": out, "shown": len(pictures), "kernel": [kh, kw], "channels": c_in}
+    return _sheet_figure(sheet, title, kh + 1, meta)
+
+
+def feature_maps(maps: np.ndarray, title: str, columns: int = 16) -> go.Figure:
+    """One conv layer's output for one image, (channels, h, w): each map a small grey picture
+    scaled on its own (its smallest value black, its largest white; a map with one value
+    throughout, e.g. all 0 after ReLU, black). The first MAX_MAPS are drawn."""
+    maps = np.asarray(maps, np.float32)
+    if maps.ndim != 3 or not len(maps):
+        return _hint("the feature maps appear here", title, 200)
+    shown = _scaled(maps[:MAX_MAPS], 0.0)
+    columns = min(columns, len(shown))
+    gap = max(1, shown.shape[1] // 8)
+    sheet = _tile(shown, columns, gap, np.nan)
+    more = f" (the first {len(shown)} of {len(maps)})" if len(maps) > len(shown) else ""
+    meta = {"maps": len(maps), "shown": len(shown), "size": list(maps.shape[1:])}
+    return _sheet_figure(sheet, f"{title}{more}", shown.shape[1] + gap, meta)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from playground import config as cfg
-from playground.config import Config, ConfigError
+from playground.config import IMAGE_SHAPES, Config, ConfigError
 from playground.models import build_model, head_for
 
 FORMAT = "neural-playground/1"
@@ -116,11 +116,11 @@ class Predictor:
 
     @torch.no_grad()
     def proba(self, inputs: np.ndarray) -> np.ndarray:
-        """Images (n, 28, 28) or (28, 28) in [0, 1], or 2D points (n, 2) -> (n, k) probabilities
-        (for regression: (n,) values)."""
+        """Images in [0, 1] ((n, 28, 28) or (28, 28) for the grey sets, (n, 3, 32, 32) for
+        CIFAR-10), or 2D points (n, 2) -> (n, k) probabilities (for regression: (n,) values)."""
         x = torch.as_tensor(np.asarray(inputs, np.float32))
-        if self.config.dataset == "mnist":
-            x = x.reshape(-1, 1, 28, 28)
+        if self.config.is_image:
+            x = x.reshape(-1, *IMAGE_SHAPES[self.config.dataset])
         else:
             from datasets.toy import add_features
             x = add_features(x.reshape(-1, 2), self.config.features)

@@ -2,15 +2,17 @@
 
 `script(config)` joins one small section per part of the run: header, imports, data, model,
 weight init, loss, optimizer, augmentation and training loop. Each section writes only what
-the config uses. The data generators, the Normalize layer and the augmentation are the app's
-own source, embedded with `embed`; the rest mirrors models.py and training.py, so on the CPU
-the script repeats the app's run step for step (dropout masks aside: nn.Dropout draws its own).
+the config uses. The data generators, the Normalize layer and the augmentations are the app's
+own source, embedded with `embed`; the rest mirrors models.py and training.py (the conv blocks
+and the image sets of config.py included), so on the CPU the script repeats the app's run step
+for step, given the same data files (dropout masks aside: nn.Dropout draws its own).
 """
 from __future__ import annotations
 
 import ast
 import builtins
 import inspect
+import math
 import shlex
 import sys
 import textwrap
@@ -19,16 +21,20 @@ from dataclasses import dataclass
 
 from playground import config as cfg
 from playground.config import Config
-from playground.models import GAINS, MNIST_MEAN, MNIST_STD, n_outputs
+from playground.models import GAINS, n_outputs, pixel_stats
 
 ACTIVATION_CODE = {"relu": "nn.ReLU()", "leaky_relu": "nn.LeakyReLU(0.01)", "tanh": "nn.Tanh()",
                    "sigmoid": "nn.Sigmoid()", "gelu": "nn.GELU()", "linear": "nn.Identity()"}
 OPTIMIZER_CLASS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
 FEATURE_CODE = {"x1sq": "x1 * x1", "x2sq": "x2 * x2", "x1x2": "x1 * x2",
                 "sin_x1": "np.sin(x1)", "sin_x2": "np.sin(x2)"}   # as datasets.toy.add_features
-EVAL_CHUNK = 8192          # MNIST: examples per forward pass when evaluating (as evaluation.CHUNK)
+EVAL_CHUNK = 8192          # images: examples per forward pass when evaluating (as evaluation.CHUNK)
 HEADER_WIDTH = 96
 MNIST_SOURCE = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+FASHION_MNIST_SOURCE = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+CIFAR10_SOURCE = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+IMAGE_TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
+POOL_CODE = {"max": "nn.MaxPool2d(2)", "avg": "nn.AvgPool2d(2)", "none": "", "gap": "nn.AdaptiveAvgPool2d(1)"}
 
 
 @dataclass(frozen=True)
@@ -54,8 +60,13 @@ def header(config: Config) -> str:
              "# On the CPU it repeats the app's run step for step: the same data, initial weights,",
              f"# shuffles{', augmentations' if config.augment else ''} and losses"
              + (", up to the first dropout mask\n# (nn.Dropout draws its masks in its own way)." if config.dropout
-                else "."),
-             "#", "# Settings"]
+                else ".")]
+    if config.is_image:
+        title = IMAGE_TITLES[config.dataset]
+        lines.append(f"# The same data means the same {title} files in DATA_DIR (below) as the app read.")
+    if config.dataset == "mnist":
+        lines.append("# (Without the full MNIST the app trains on a bundled sample of it, which this script lacks.)")
+    lines += ["#", "# Settings"]
     for group in cfg.GROUPS:
         items = [_setting(config, name) for name, k in cfg.KNOBS.items()
                  if k.group == group and config.applies(name)]
@@ -74,11 +85,12 @@ def _setting(config: Config, name: str) -> str:
     return f"{name}={text}"
 
 
-def _wrap(items: list[str], first: str, rest: str, sep: str = "  ", cont: str = "") -> list[str]:
-    """Items on lines of at most HEADER_WIDTH characters; an item is never split."""
+def _wrap(items: list[str], first: str, rest: str, sep: str = "  ", cont: str = "",
+          width: int = HEADER_WIDTH) -> list[str]:
+    """Items on lines of at most `width` characters; an item is never split."""
     lines, line = [], first + items[0]
     for item in items[1:]:
-        if len(line) + len(sep) + len(item) + len(cont) > HEADER_WIDTH:
+        if len(line) + len(sep) + len(item) + len(cont) > width:
             lines.append(line + cont)
             line = rest + item
         else:
@@ -187,7 +199,9 @@ def _import_line(alias: str, module: types.ModuleType) -> str:
 def data(config: Config) -> Code:
     if config.dataset in cfg.CUSTOM_DATASETS:
         return custom_data(config)
-    return mnist_data() if config.dataset == "mnist" else toy_data(config)
+    if config.dataset == "cifar10":
+        return cifar10_data()
+    return idx_data(config.dataset) if config.is_image else toy_data(config)
 
 
 def custom_data(config: Config) -> Code:
@@ -240,12 +254,15 @@ def add_features(x):
     return np.concatenate([x, {", ".join(FEATURE_CODE[f] for f in chosen)}], 1)'''
 
 
-def mnist_data() -> Code:
-    text = f'''# ---- data: MNIST, from the four standard IDX files in DATA_DIR
+def idx_data(dataset: str) -> Code:
+    """MNIST or Fashion-MNIST: the four gzipped IDX files (datasets/mnist.py reads them the same way)."""
+    title = IMAGE_TITLES[dataset]
+    where = {"mnist": f"into DATA_DIR, from {MNIST_SOURCE}\n# or any MNIST mirror.",
+             "fashion_mnist": f"(MNIST's names and format) into DATA_DIR, from\n# {FASHION_MNIST_SOURCE}\n#"}[dataset]
+    text = f'''# ---- data: {title}, from the four standard IDX files in DATA_DIR
 # Download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz
-# and t10k-labels-idx1-ubyte.gz into DATA_DIR, from {MNIST_SOURCE}
-# or any MNIST mirror. (The app keeps its copy in ~/.cache/neural-playground/mnist.)
-DATA_DIR = Path("mnist")
+# and t10k-labels-idx1-ubyte.gz {where} (The app keeps its copy in ~/.cache/neural-playground/{dataset}.)
+DATA_DIR = Path("{dataset}")
 
 
 def read_idx(path):
@@ -270,6 +287,34 @@ x_test, y_test = images("t10k-images-idx3-ubyte.gz"), labels("t10k-labels-idx1-u
     return Code(text, frozenset({"import gzip", "from pathlib import Path", "import numpy as np", "import torch"}))
 
 
+def cifar10_data() -> Code:
+    """CIFAR-10 from the official binary archive, read as raw bytes (as datasets/cifar10.py; no pickles)."""
+    text = f'''# ---- data: CIFAR-10, from the official binary archive cifar-10-binary.tar.gz in DATA_DIR
+# Download {CIFAR10_SOURCE}
+# into DATA_DIR; no need to unpack it. (The app keeps its copy in ~/.cache/neural-playground/cifar10.)
+DATA_DIR = Path("cifar10")
+RECORD = 1 + 3 * 32 * 32   # one label byte, then 1024 red, 1024 green and 1024 blue pixels (rows of 32)
+TRAIN_BATCHES = [f"data_batch_{{i}}.bin" for i in range(1, 6)]
+TEST_BATCH = "test_batch.bin"
+
+with tarfile.open(DATA_DIR / "cifar-10-binary.tar.gz", "r:gz") as archive:
+    # one pass over the members, all under cifar-10-batches-bin/
+    batches = {{Path(m.name).name: archive.extractfile(m).read() for m in archive
+               if m.isfile() and Path(m.name).parent.name == "cifar-10-batches-bin"}}
+
+
+def read_batches(names):
+    """(n, 3, 32, 32) float32 pixels in [0, 1] and (n,) int64 labels, from the archive's batches."""
+    rows = np.concatenate([np.frombuffer(batches[name], np.uint8).reshape(-1, RECORD) for name in names])
+    x = rows[:, 1:].reshape(-1, 3, 32, 32).astype(np.float32) / 255.0
+    return torch.from_numpy(x), torch.from_numpy(rows[:, 0].astype(np.int64))
+
+
+x_train, y_train = read_batches(TRAIN_BATCHES)
+x_test, y_test = read_batches([TEST_BATCH])'''
+    return Code(text, frozenset({"import tarfile", "from pathlib import Path", "import numpy as np", "import torch"}))
+
+
 # ------------------------------------------------------------------ model
 @dataclass(frozen=True)
 class Layer:
@@ -282,7 +327,7 @@ def n_classes(config: Config) -> int | str:
     from datasets import toy
     if config.dataset == "custom":
         return "N_CLASSES"
-    return 10 if config.dataset == "mnist" else toy.n_classes(config.dataset)
+    return 10 if config.is_image else toy.n_classes(config.dataset)
 
 
 def n_out(config: Config) -> int | str:
@@ -293,18 +338,20 @@ def layer_rows(config: Config) -> list[list[Layer]]:
     """The layers of models.build_model, one row per line of the nn.Sequential."""
     rows: list[list[Layer]] = []
     n_in = 2 + len(config.features)
-    if config.dataset == "mnist":
+    if config.is_image:
+        image = cfg.IMAGE_SHAPES[config.dataset]
         if config.normalize == "standard":
-            rows.append([Layer(f"Normalize({MNIST_MEAN}, {MNIST_STD})")])
-        if config.model == "cnn":
-            c_in, act = 1, config.activation[0]
-            for c_out in config.channels:
-                rows.append([Layer(f"nn.Conv2d({c_in}, {c_out}, 3, padding=1)", act),
-                             Layer(ACTIVATION_CODE[act]), Layer("nn.MaxPool2d(2)")])
-                c_in = c_out
-            n_in = config.channels[-1] * (28 >> len(config.channels)) ** 2
-        else:
-            n_in = 784
+            mean, std = pixel_stats(config.dataset)
+            rows.append([Layer(f"Normalize({mean!r}, {std!r})")])
+        if config.model == "cnn":     # models.conv_layers: conv, activation, pooling per block
+            c_in, act = image[0], config.activation[0]
+            for block in map(cfg.conv_block, config.conv):
+                row = [Layer(f"nn.Conv2d({c_in}, {block.channels}, {block.kernel}, padding={block.padding})", act),
+                       Layer(ACTIVATION_CODE[act])]
+                rows.append(row + [Layer(POOL_CODE[block.pool])] if POOL_CODE[block.pool] else row)
+                c_in = block.channels
+            image = cfg.conv_shapes(config.conv, image)[-1]
+        n_in = math.prod(image)
         rows.append([Layer("nn.Flatten()")])
     for width, act in zip(config.hidden, config.activations):
         row = [Layer(f"nn.Linear({n_in}, {width})", act), Layer(ACTIVATION_CODE[act])]
@@ -324,17 +371,23 @@ def _outputs_described(config: Config) -> str:
     return f"{k} log-probabilities" if config.resolved_loss == "nll" else f"{k} logits (one per class)"
 
 
+def _shape(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape))
+
+
 def model(config: Config) -> Code:
     rows = layer_rows(config)
-    if config.dataset == "mnist":
-        sizes = " -> ".join(["1x28x28 image"] + [f"conv {c}" for c in config.channels if config.model == "cnn"]
-                            + [str(w) for w in config.hidden])
+    if config.is_image:
+        image = cfg.IMAGE_SHAPES[config.dataset]
+        convs = cfg.conv_shapes(config.conv, image) if config.model == "cnn" else []
+        sizes = [f"{_shape(image)} image"] + [f"conv {_shape(shape)}" for shape in convs]
     else:
-        sizes = " -> ".join([f"{2 + len(config.features)} inputs"] + [str(w) for w in config.hidden])
+        sizes = [f"{2 + len(config.features)} inputs"]
+    sizes += [str(w) for w in config.hidden] + [_outputs_described(config)]
     body = textwrap.indent("\n".join(" ".join(layer.code + "," for layer in row) for row in rows), "    ")
-    text = f"# ---- model: {sizes} -> {_outputs_described(config)}\n"
+    text = "\n".join(_wrap(sizes, "# ---- model: ", "#   ", sep=" -> ", cont=" ->", width=104)) + "\n"
     imports = {"from torch import nn"}
-    if config.dataset == "mnist" and config.normalize == "standard":
+    if config.is_image and config.normalize == "standard":
         from playground import models
         normalize = embed(models, ["Normalize"])
         text += f"{normalize.text}\n\n\n"
@@ -410,7 +463,7 @@ def l1_code(config: Config) -> str:
 
 def evaluate_code(config: Config) -> str:
     forward = (f"torch.cat([model(x[i:i + {EVAL_CHUNK}]) for i in range(0, len(x), {EVAL_CHUNK})])"
-               "  # in chunks, to bound memory" if config.dataset == "mnist" else "model(x)")
+               "  # in chunks, to bound memory" if config.is_image else "model(x)")
     if config.task == "regression":
         returns, doc = "return loss_fn(out, y).item()", "Mean loss over a whole set"
     else:
@@ -446,10 +499,24 @@ def augmentation(config: Config) -> Code:
     if not config.augment:
         return Code("")
     from playground import augment
-    code = embed(augment, ["digits"])
-    text = ("# ---- augmentation, the app's own (playground/augment.py): random shifts, rotations,\n"
-            "# scaling and thicker strokes, drawn afresh for every training batch\n" + code.text)
+    if config.dataset == "mnist":
+        code = embed(augment, ["digits"])
+        what = "random shifts, rotations,\n# scaling and thicker strokes"
+    else:
+        code = embed(augment, ["shift_and_flip"])
+        what = (f"random shifts of up to {augment.CROP_PADDING[config.dataset]} "
+                "pixels\n# (a random crop of the zero-padded image) and left-right mirrors")
+    text = (f"# ---- augmentation, the app's own (playground/augment.py): {what}, drawn afresh for every "
+            f"training batch\n{code.text}")
     return Code(text, code.imports)
+
+
+def augmented(config: Config, batch: str) -> str:
+    """The call that augments a batch, as augment.images does for the config's data set."""
+    if config.dataset == "mnist":
+        return f"digits({batch}, gen)"
+    from playground import augment
+    return f"shift_and_flip({batch}, gen, {augment.CROP_PADDING[config.dataset]})"
 
 
 def training(config: Config) -> Code:
@@ -458,7 +525,7 @@ def training(config: Config) -> Code:
         loop, seen = "range(0, steps * batch_size, batch_size)", "(steps * batch_size)"
     else:
         steps, loop, seen = "", "range(0, len(x_train), batch_size)", "len(x_train)"
-    inputs = "digits(x_train[idx], gen)" if config.augment else "x_train[idx]"
+    inputs = augmented(config, "x_train[idx]") if config.augment else "x_train[idx]"
     minimised = "(loss + l1_penalty())" if config.l1 else "loss"
     draws = "shuffles and augmentations draw" if config.augment else "shuffles draw"
     report = 'f"epoch {epoch:3d}  train loss {train_loss:.5f}  test loss {test_loss:.5f}'

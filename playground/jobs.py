@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 import datasets
+from datasets.points import Points
 from playground import evaluation
 from playground.checkpoints import Predictor
 from playground.config import Config, ConfigError, needs_reset
@@ -55,10 +56,10 @@ def forwarded_env() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class MnistView:
-    """Test-set predictions for the MNIST page, refreshed at each epoch end."""
+    """Test-set predictions for the image page (MNIST, Fashion-MNIST, CIFAR-10), refreshed at each epoch end."""
     probs: np.ndarray          # (n_test, 10)
     labels: np.ndarray         # (n_test,)
-    images: np.ndarray | None  # (n_test, 1, 28, 28), shared read-only; a run sends it once
+    images: np.ndarray | None  # (n_test, c, h, w), shared read-only; a run sends it once
     confusion: np.ndarray      # (10, 10)
 
     @property
@@ -90,6 +91,7 @@ class Snapshot:
     weights: tuple = ()                     # 2D data: weight matrices (out, in)
     neuron_maps: tuple = ()                 # 2D data: per diagram column, (neurons, G, G) in [-1, 1]
     dead_units: tuple = ()                  # 2D data: per hidden layer, units never active on the training data
+    grad_norms: np.ndarray | None = None    # 2D data: (epochs, Linear layers) RMS weight-gradient norm, per history row
     mnist: MnistView | None = None
     predictor: Predictor | None = None      # CPU copy of the model, refreshed at epoch ends
     applied_config: Config | None = None    # the settings the trainer trains with right now
@@ -117,6 +119,7 @@ class Order:
     surface_size: int = SURFACE_SIZE
     report_every: float = REPORT_EVERY
     env: dict = field(default_factory=dict)
+    points: Points | None = None  # the data of the custom datasets (not a setting: too big for one)
 
 
 @dataclass
@@ -135,6 +138,8 @@ class Run:
         self.config = order.config
         self.trainer: Trainer | None = None
         self._history: list[dict] = []      # EpochRecord dicts built so far
+        self._grads = np.empty((0, 0), np.float32)   # trainer.grad_norms copied so far (rows: capacity)
+        self._grads_sent: np.ndarray | None = None   # the rows published last (a copy)
         self._last_sent = self._last_full = -float("inf")   # monotonic times of the last sends
 
     def execute(self) -> tuple[dict, bytes | None]:
@@ -187,10 +192,10 @@ class Run:
 
     def _make_trainer(self) -> Trainer:
         config = self.config
-        if config.dataset == "mnist":
+        if config.is_image:
             self.send({"status": "loading", "message": "loading data",
                        "device": device_label(resolve_device(config.device))})
-        split = datasets.load(config, self.order.data_dir, progress=self._on_download)
+        split = datasets.load(config, self.order.data_dir, progress=self._on_download, points=self.order.points)
         trainer = Trainer(config, split, stop_event=self.controls.stop)
         if self.order.state is not None:
             trainer.restore_state(self.order.state)
@@ -243,7 +248,7 @@ class Run:
         )
         if trainer.config.is_toy:
             live.update(surface=self._surface(trainer), weights=self._weights(trainer),
-                        neuron_maps=self._neuron_maps(trainer),
+                        neuron_maps=self._neuron_maps(trainer), grad_norms=self._grad_norms_so_far(trainer),
                         dead_units=tuple(evaluation.dead_units(trainer.model, trainer.x_train)))
         return {**live, **extra}
 
@@ -251,11 +256,30 @@ class Run:
         self._history.extend(r.as_dict() for r in trainer.history[len(self._history):])  # new epochs only
         return tuple(self._history)
 
+    def _grad_norms_so_far(self, trainer: Trainer) -> np.ndarray | None:
+        """trainer.grad_norms as an (epochs, layers) array: new epochs are copied into a growing
+        buffer, so a long run's publish costs a copy of floats, not a rebuild from lists."""
+        rows = trainer.grad_norms
+        if not rows:
+            return None
+        n, width = len(self._grads_sent) if self._grads_sent is not None else 0, len(rows[0])
+        if self._grads_sent is not None and n == len(rows):
+            return self._grads_sent
+        if len(rows) < n or self._grads.shape[1] != width:     # not the rows copied so far: start again
+            self._grads, n = np.empty((0, width), np.float32), 0
+        if len(rows) > len(self._grads):
+            grown = np.empty((max(64, 2 * len(rows)), width), np.float32)
+            grown[:n] = self._grads[:n]
+            self._grads = grown
+        self._grads[n:len(rows)] = rows[n:]
+        self._grads_sent = self._grads[:len(rows)].copy()
+        return self._grads_sent
+
     def _full(self, trainer: Trainer, **extra) -> dict:
         """Also the expensive part: a CPU copy of the model and test-set predictions."""
         split = trainer.split
         predictor = Predictor.from_model(trainer.config, trainer.model, split.n_inputs, split.n_classes)
-        mnist = self._mnist_view(trainer) if trainer.config.dataset == "mnist" else None
+        mnist = self._mnist_view(trainer) if trainer.config.is_image else None
         return self._live(trainer, predictor=predictor, mnist=mnist, **extra)
 
     def _surface(self, trainer: Trainer) -> np.ndarray:
@@ -299,9 +323,10 @@ class Job:
 
     def __init__(self, config: Config, data_dir: str | None = None, pool=None,
                  surface_size: int = SURFACE_SIZE, report_every: float = REPORT_EVERY,
-                 weights: dict | None = None):
+                 weights: dict | None = None, points: Points | None = None):
         self.id = uuid.uuid4().hex[:8]
         self.data_dir = data_dir
+        self.points = points                   # your own 2D data (custom datasets), fixed for the job
         self._pool = pool                      # None: the server's pool, started on first need
         self.surface_size, self.report_every = surface_size, report_every
         self._lock = threading.Lock()
@@ -422,7 +447,7 @@ class Job:
         mnist = self._snapshot.mnist
         known = self._snapshot.data_source if mnist is not None and mnist.images is not None else ""
         return Order(self.id, self.config, self._state, self._target_epoch, self.data_dir, known,
-                     self.surface_size, self.report_every, forwarded_env())
+                     self.surface_size, self.report_every, forwarded_env(), self.points)
 
     def queued_at(self, position: int, eta: float | None) -> None:
         snap = self._snapshot

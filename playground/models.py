@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from playground import fastpath
-from playground.config import Config
+from playground.config import IMAGE_SHAPES, PIXEL_STATS, Config, conv_block, conv_shapes
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
@@ -26,13 +26,19 @@ GAINS = {"relu": "relu", "leaky_relu": "leaky_relu", "tanh": "tanh", "sigmoid": 
 
 
 class Normalize(nn.Module):
-    """Pixel scaling inside the model, so every caller feeds plain [0, 1] images."""
+    """Pixel scaling inside the model, so every caller feeds plain [0, 1] images. `mean` and `std`
+    are one number, or one per colour channel (kept out of the saved weights: they come from the config)."""
 
-    def __init__(self, mean: float, std: float):
+    def __init__(self, mean: float | tuple[float, ...], std: float | tuple[float, ...]):
         super().__init__()
         self.mean, self.std = mean, std
+        if isinstance(mean, tuple):
+            self.register_buffer("_mean", torch.tensor(mean).view(1, -1, 1, 1), persistent=False)
+            self.register_buffer("_std", torch.tensor(std).view(1, -1, 1, 1), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.mean, tuple):
+            return (x - self._mean) / self._std
         return (x - self.mean) / self.std
 
     def extra_repr(self) -> str:
@@ -72,12 +78,13 @@ def build_model(config: Config, n_inputs: int, n_classes: int,
     """The network for a config; n_inputs counts features (784 for MNIST)."""
     n_out = n_outputs(config.task, n_classes, config.resolved_loss)
     layers: list[nn.Module] = []
-    if config.dataset == "mnist":
+    if config.is_image:
         if config.normalize == "standard":
-            layers.append(Normalize(MNIST_MEAN, MNIST_STD))
+            layers.append(Normalize(*pixel_stats(config.dataset)))
         if config.model == "cnn":
-            layers += conv_layers(config.channels, config.activation[0])
-            n_inputs = config.channels[-1] * (28 >> len(config.channels)) ** 2
+            image = IMAGE_SHAPES[config.dataset]
+            layers += conv_layers(config.conv, image[0], config.activation[0])
+            n_inputs = math.prod(conv_shapes(config.conv, image)[-1])
         else:
             layers.append(nn.Flatten())
     layers += mlp_layers(n_inputs, config.hidden, config.activations, config.dropout, n_out)
@@ -88,12 +95,23 @@ def build_model(config: Config, n_inputs: int, n_classes: int,
     return model
 
 
-def conv_layers(channels: tuple[int, ...], activation: str) -> list[nn.Module]:
+def pixel_stats(dataset: str) -> tuple:
+    """(mean, std) for Normalize: plain numbers for grey images, per channel for colour."""
+    mean, std = PIXEL_STATS[dataset]
+    return (mean[0], std[0]) if len(mean) == 1 else (mean, std)
+
+
+POOL_LAYERS = {"max": lambda: nn.MaxPool2d(2), "avg": lambda: nn.AvgPool2d(2), "gap": lambda: nn.AdaptiveAvgPool2d(1)}
+
+
+def conv_layers(conv: tuple[str, ...], c_in: int, activation: str) -> list[nn.Module]:
+    """Conv2d, activation and pooling for each conv block, then Flatten."""
     layers: list[nn.Module] = []
-    c_in = 1
-    for c_out in channels:
-        layers += [nn.Conv2d(c_in, c_out, 3, padding=1), ACTIVATIONS[activation](), nn.MaxPool2d(2)]
-        c_in = c_out
+    for block in map(conv_block, conv):
+        layers += [nn.Conv2d(c_in, block.channels, block.kernel, padding=block.padding), ACTIVATIONS[activation]()]
+        if block.pool in POOL_LAYERS:
+            layers.append(POOL_LAYERS[block.pool]())
+        c_in = block.channels
     return layers + [nn.Flatten()]
 
 

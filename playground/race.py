@@ -40,7 +40,7 @@ def parse_vary(text: str) -> tuple[str, list[str]]:
         raise ConfigError(f'a race needs a setting and its values, like "optimizer=sgd,adam,rmsprop"; got "{text}"')
     if name not in cfg.KNOBS:
         raise ConfigError(f'unknown setting "{name}" to race; known settings: {", ".join(cfg.KNOBS)}')
-    is_list = cfg.kind_of(name) in ("ints", "strs")
+    is_list = cfg.kind_of(name) in ("ints", "strs", "convs")
     items = [v.strip() for v in values.split(LIST_SEPARATOR if is_list else ",") if v.strip()]
     check_values(name, items)
     return name, items

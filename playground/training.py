@@ -100,13 +100,14 @@ class Trainer:
 
     def __init__(self, config: Config, split: Split | None = None, *, data_dir: str | None = None,
                  device: str | torch.device | None = None, threads: int | None = 1,
-                 stop_event: threading.Event | None = None, fast_path: str = "auto"):
+                 stop_event: threading.Event | None = None, fast_path: str = "auto", points=None,
+                 grad_norms: bool | None = None):
         check(config)
         self.config = config
         self.device = resolve_device(config.device) if device is None else torch.device(device)
         if threads and self.device.type == "cpu":
             torch.set_num_threads(threads)  # measured: more threads per job collapse under load
-        self.split = split if split is not None else datasets.load(config, data_dir)
+        self.split = split if split is not None else datasets.load(config, data_dir, points=points)
         self.cpu_gen = torch.Generator().manual_seed(config.seed)
         self.gen = torch.Generator(self.device).manual_seed(config.seed)
         self.draws = fastpath.Draws(self.gen)   # dropout and augmentation: the run's own numbers
@@ -116,6 +117,13 @@ class Trainer:
         self.optimizer = make_optimizer(config, self.model.parameters())
         self.history: list[EpochRecord] = []
         self.step_losses: list[tuple[int, float]] = []   # (step, mean train loss since the last read)
+        # Per epoch (parallel to history), the RMS over its steps of each Linear layer's weight-
+        # gradient norm. 2D data only by default (None): image sets' steps skip the extra work.
+        self.grad_norms: list[list[float]] = []
+        track = config.is_toy if grad_norms is None else grad_norms
+        self._grad_weights = [m.weight for m in self.model.modules() if isinstance(m, torch.nn.Linear)] if track else []
+        self._grad_sq = [torch.zeros_like(w) for w in self._grad_weights]   # sum over steps of grad**2
+        self._grad_since = 0                    # self.steps at the last record
         self.epoch, self.steps, self.seconds, self.train_seconds = 0, 0, 0.0, 0.0
         self.status, self.message = "ready", ""
         # An owner that passes its own stop event also clears it; otherwise each run() does.
@@ -311,13 +319,16 @@ class Trainer:
         xb = self.x_train.index_select(0, idx)
         tb = self.t_train.index_select(0, idx)
         if self.config.augment:
-            xb = augment.digits(xb, self.draws)
+            xb = augment.images(xb, self.config.dataset, self.draws)
         loss = self.head.loss(self.model(xb), tb)
         total = loss
         if self.config.l1:
             total = loss + self.config.l1 * sum(w.abs().sum() for w in self._l1_weights)
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
+        if self._grad_sq:   # one in-place op on preallocated sums (a fused kernel on CUDA): no host sync
+            grads = [w.grad for w in self._grad_weights]
+            torch._foreach_addcmul_(self._grad_sq, grads, grads)
         self.optimizer.step()
         self._loss_total.add_(loss.detach(), alpha=len(idx))
 
@@ -354,6 +365,21 @@ class Trainer:
             epoch=self.epoch, train_loss=(total - start_total) / max(1, samples - start_samples),
             test_loss=test_loss, train_acc=train_acc, test_acc=test_acc,
             seconds=self.seconds, steps=self.steps))
+        if self._grad_sq:
+            self.grad_norms.append(self._read_grad_norms())
+
+    def _read_grad_norms(self) -> list[float]:
+        """Each Linear layer's RMS weight-gradient norm over the steps since the last read (one
+        host sync); the sums then start again."""
+        steps = max(1, self.steps - self._grad_since)
+        norms = (torch.stack([s.sum() for s in self._grad_sq]) / steps).sqrt().tolist()
+        self._reset_grad_norms()
+        return norms
+
+    def _reset_grad_norms(self) -> None:
+        if self._grad_sq:
+            torch._foreach_zero_(self._grad_sq)
+        self._grad_since = self.steps
 
     def evaluate(self, which: str = "test") -> tuple[float, float | None]:
         """(mean loss, accuracy or None) on the test set or on up to 10,000 training examples."""
@@ -375,6 +401,7 @@ class Trainer:
         self.optimizer = make_optimizer(self.config, self.model.parameters())
         self._graph = None
         self._loss_total.fill_(0.0)
+        self._reset_grad_norms()
         self._read = self._epoch_start = (0.0, self._samples)
         self._perm = None
         self.status = "diverged"
@@ -402,6 +429,8 @@ class Trainer:
             "perm": None if self._perm is None else self._perm.cpu(),
             "good": [g.cpu() for g in self._good], "status": [self.status, self.message],
             "fast": [self._fast_mode, self.fast_path],
+            "grads": {"norms": list(self.grad_norms), "sums": [s.cpu() for s in self._grad_sq],
+                      "since": self._grad_since},
         }
         handle = io.BytesIO()
         torch.save(state, handle)
@@ -431,6 +460,14 @@ class Trainer:
         self._good = [g.to(self.device) for g in state["good"]]
         self.status, self.message = state["status"]
         self._fast_mode, self.fast_path = state["fast"]
+        grads = state.get("grads")
+        if grads is not None and self._grad_sq and len(grads["sums"]) == len(self._grad_sq):
+            self.grad_norms = [list(row) for row in grads["norms"]]
+            for s, saved in zip(self._grad_sq, grads["sums"]):
+                s.copy_(saved)
+            self._grad_since = grads["since"]
+        else:
+            self._grad_since = self.steps
 
     # ----------------------------------------------------------- results
     def summary(self) -> dict:

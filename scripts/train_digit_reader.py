@@ -34,7 +34,7 @@ from playground import checkpoints, reader, reader_augment  # noqa: E402
 from playground import config as cfg  # noqa: E402
 from playground.models import Dropout, build_model  # noqa: E402
 
-SETTINGS = dict(cfg.MNIST_BASE, model="cnn", channels=(24, 48, 96), hidden=(192,), dropout=0.3,
+SETTINGS = dict(cfg.MNIST_BASE, model="cnn", conv=("24-3-1-max", "48-3-1-max", "96-3-1-max"), hidden=(192,), dropout=0.3,
                 optimizer="adam", lr=0.002, batch_size=128, epochs=10, augment=True, seed=0)
 SCRIBBLE_WEIGHT = 0.5        # loss weight of "be unsure of scribbles" (uniform target)
 
@@ -80,7 +80,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def print_recipe(config: cfg.Config, recipe: reader_augment.Recipe, args: argparse.Namespace) -> None:
-    print(f"network: CNN {config.channels} conv (3x3, ReLU, 2x2 max-pool each), dense {config.hidden}, "
+    print(f"network: CNN conv {', '.join(config.conv)} (filters-kernel-padding-pooling, ReLU), dense {config.hidden}, "
           f"dropout {config.dropout}; Adam lr {config.lr} with a cosine decay, batch {config.batch_size}, "
           f"{config.epochs} epochs, seed {config.seed}, {args.threads} CPU threads, device {args.device}")
     print(f"augmentation: {dataclasses.asdict(recipe)}; scribbles taught as 'not a digit' "

@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -202,7 +203,7 @@ def test_draw_a_digit_gets_a_prediction(server, browser):
     assert any("It's a" in t or "Not sure" in t for t in text)
     page.screenshot(path=str(ARTIFACTS / "draw.png"), full_page=True)
     page.set_viewport_size({"width": 1440, "height": 2000})
-    page.get_by_role("link", name="MNIST").click()          # same session: the model trained for Draw
+    page.get_by_role("link", name="Images").click()          # same session: the model trained for Draw
     page.get_by_text("Confusion matrix").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ARTIFACTS / "mnist.png"), full_page=True)
@@ -276,3 +277,34 @@ def test_save_then_load_a_model_on_the_2d_page(server, browser, tmp_path):
     hidden = fresh.locator('[data-testid="stSidebar"]').get_by_role("textbox", name="Hidden layers", exact=True)
     assert hidden.input_value() == "5,3"
     fresh.close()
+
+
+def test_own_points_upload_and_click_to_add(server, browser, tmp_path):
+    """A bad CSV is refused with its message, a good one becomes the page's data, and a click on the
+    plane adds a point there (the real file picker and the real plotly click)."""
+    url, _ = server
+    page = browser.new_page()
+    page.goto(url)
+    page.get_by_text("Your own data").click(timeout=60_000)
+    picker = page.locator('[data-testid="stFileUploaderDropzoneInput"]').first
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x1,x2,label\n1,2,0\n3,four,1\n")
+    picker.set_input_files(str(bad))
+    page.get_by_text("line 3: x2 is 'four', which is not a number").wait_for(timeout=30_000)
+    good = tmp_path / "rings.csv"
+    good.write_text("x1,x2,label\n" + "\n".join(f"{np.cos(a) * r:.3f},{np.sin(a) * r:.3f},{int(r > 2)}" for a, r in
+                                                zip(np.linspace(0, 6.28, 40), np.tile([1.0, 3.0], 20))))
+    picker.set_input_files(str(good))
+    page.get_by_text("Loaded 40 points from rings.csv").wait_for(timeout=30_000)
+    page.get_by_text("Your points: 40").wait_for(timeout=30_000)
+    editor = page.locator('[data-testid="stPlotlyChart"]').filter(has_text="Your points").locator(".nsewdrag").first
+    editor.scroll_into_view_if_needed()
+    box = editor.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.3)
+    page.mouse.click(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.3)
+    page.get_by_text("Your points: 41").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Play").click(timeout=30_000)
+    page.get_by_text("finished").first.wait_for(timeout=120_000)
+    assert page.get_by_text("press Reset to apply").count() == 0      # it trained on all 41
+    page.screenshot(path=str(ARTIFACTS / "own_points.png"), full_page=True)
+    page.close()

@@ -186,6 +186,11 @@ def sample_figures() -> dict[str, go.Figure]:
         "per class": charts.per_class_accuracy(np.linspace(0.9, 1, 10)),
         "bars": charts.probability_bars(np.eye(10)[3] * 0.9 + 0.01), "digit": charts.digit_image(np.zeros((28, 28))),
         "gallery": charts.digit_gallery(np.zeros((3, 1, 28, 28)), [1, 2, 3], [7, 7, 7]),
+        "weight histograms": charts.weight_histograms(weights, ["layer 1", "layer 2", "output"]),
+        "gradient norms": charts.gradient_norms(10.0 ** -rng.uniform(0, 8, (12, 3)), ["layer 1", "layer 2", "output"]),
+        "neuron map": charts.neuron_map(maps[1][0], (-1, 1), "layer 1, neuron 1", (x, labels), (x, labels), "multiclass"),
+        "neuron map, live": charts.neuron_map(maps[1][0], (-1, 1), "n", (x, labels % 2), task="binary",
+                                              points_picture=charts.points_picture((-1, 1), "binary", (x, labels % 2))),
     }
 
 
@@ -242,3 +247,49 @@ def test_the_network_diagram_crosses_out_and_counts_dead_units():
     assert "4 relu, 2 dead" in labels and "3 tanh" in labels
     alive = charts.network_diagram(sizes, weights, ["x1", "x2"], ["relu", "tanh"], None, [np.zeros(4, bool)] * 2)
     assert not [t for t in alive.data if t.name == "dead unit"] and "4 relu" in [a.text for a in alive.layout.annotations]
+
+
+# ------------------------------------------------------------------ what each neuron does
+def test_weight_histograms_count_like_numpy():
+    rng = np.random.default_rng(3)
+    weights = [rng.normal(size=(8, 2)), rng.normal(0, 0.1, size=(8, 8)), rng.uniform(-2, 2, size=(1, 8))]
+    fig = charts.weight_histograms(weights, ["layer 1", "layer 2", "output"], bins=12)
+    assert [t.type for t in fig.data] == ["bar"] * 3 and [t.name for t in fig.data] == ["layer 1", "layer 2", "output"]
+    for trace, w in zip(fig.data, weights):
+        counts, edges = np.histogram(w.ravel(), bins=12)
+        assert np.array_equal(numbers(trace.y), counts)
+        assert np.allclose(numbers(trace.x), (edges[:-1] + edges[1:]) / 2) and np.allclose(numbers(trace.width), np.diff(edges))
+    assert [t.xaxis for t in fig.data] == ["x", "x2", "x3"]                  # one small chart per layer
+    assert "layer 2 (64)" in [a.text for a in fig.layout.annotations]       # with its number of weights
+    assert charts.weight_histograms([], []).layout.annotations                # before training: a hint
+
+
+def test_gradient_norms_draw_one_line_per_layer_on_a_log_axis():
+    norms = np.array([[1e-6, 1e-3, 0.1], [2e-6, 3e-3, 0.2], [4e-6, 0.0, 0.3]])
+    fig = charts.gradient_norms(norms, ["layer 1", "layer 2", "output"], epochs=[5, 6, 7])
+    assert [t.name for t in fig.data] == ["layer 1", "layer 2", "output"]
+    assert fig.layout.yaxis.type == "log"
+    assert list(numbers(fig.data[0].y)) == [1e-6, 2e-6, 4e-6] and list(numbers(fig.data[0].x)) == [5, 6, 7]
+    second = numbers(fig.data[1].y)
+    assert list(second[:2]) == [1e-3, 3e-3] and np.isnan(second[2])         # 0 has no place on a log axis: a gap
+    assert len({t.line.color for t in fig.data}) == 3
+    assert charts.gradient_norms(None, []).layout.annotations
+
+
+def test_a_neurons_map_enlarged_has_the_diagrams_colours_and_the_points():
+    rng = np.random.default_rng(4)
+    values = rng.uniform(-1, 1, (24, 24))
+    x, y = rng.uniform(-1, 1, (20, 2)), np.arange(20) % 2
+    fig = charts.neuron_map(values, (-6, 6), "layer 1, neuron 2 (tanh)", (x, y))
+    heat = fig.data[0]
+    assert heat.type == "heatmap" and np.allclose(numbers(heat.z), values.astype(np.float32))
+    assert (heat.x0, heat.y0, heat.dx) == (-6, -6, 12 / 23) and (heat.zmin, heat.zmax) == (-1, 1)
+    assert fig.layout.title.text == "layer 1, neuron 2 (tanh)"
+    assert [len(numbers(t.x)) for t in markers(fig)] == [20]
+    # the colour scale's ends are the diagram's little pictures' colours for -1 and 1
+    pictured = charts._surface_image(np.array([-1.0, 1.0]), "regression", discretize=False)
+    ends = [tuple(int(v) for v in c[4:-1].split(",")) for _, c in (heat.colorscale[0], heat.colorscale[-1])]
+    assert ends == [tuple(pictured[0]), tuple(pictured[1])]
+    picture = charts.points_picture((-6, 6), "binary", (x, y))
+    live = charts.neuron_map(values, (-6, 6), "n", (x, y), points_picture=picture)
+    assert not markers(live) and live.layout.images[0].source == picture["source"]   # training: one picture

@@ -29,6 +29,7 @@ def test_parse_vary_reads_scalar_and_list_settings():
     assert race.parse_vary("optimizer=sgd,adam, rmsprop") == ("optimizer", ["sgd", "adam", "rmsprop"])
     assert race.parse_vary("learning-rate=0.1,0.01".replace("learning-rate", "lr")) == ("lr", ["0.1", "0.01"])
     assert race.parse_vary("hidden=4;8,8;16,16,16") == ("hidden", ["4", "8,8", "16,16,16"])
+    assert race.parse_vary("conv=16-3-1-max,32-3-1-max;6-5-2,16-5-0") == ("conv", ["16-3-1-max,32-3-1-max", "6-5-2,16-5-0"])
 
 
 @pytest.mark.parametrize("text, words", [

@@ -97,7 +97,7 @@ def controls_reference() -> None:
         st.table(rows, hide_index=True, border="horizontal")
 
 
-ONLY_FOR = {"": "always", "toy": "2D data", "generated": "generated 2D data", "mnist": "MNIST", "cnn": "CNN model", "sgd": "SGD",
+ONLY_FOR = {"": "always", "toy": "2D data", "generated": "generated 2D data", "image": "image data", "cnn": "CNN model", "sgd": "SGD",
             "normal": "normal init"}
 
 

@@ -80,7 +80,7 @@ def _widget(page: str, name: str, knob: cfg.Knob, base: Config, datasets: tuple[
         st.session_state[key] = _widget_value(name, value)
     side = st.sidebar
     if name == "dataset":
-        return side.selectbox(label, datasets, key=key, help=knob.help)
+        return side.selectbox(label, datasets, key=key, help=knob.help, format_func=dataset_label)
     if kind == "str":
         return side.selectbox(label, knob.choices, key=key, help=knob.help)
     if kind == "bool":
@@ -90,7 +90,7 @@ def _widget(page: str, name: str, knob: cfg.Knob, base: Config, datasets: tuple[
             st.session_state[key] in knob.choices else side.text_input(label, key=key, help=knob.help)
     if kind == "strs":
         return side.multiselect(label, knob.choices, key=key, help=knob.help)
-    if kind == "ints":
+    if kind in ("ints", "convs"):
         return side.text_input(label, key=key, help=knob.help)
     if knob.step is not None:
         return side.slider(label, float(knob.low), float(knob.high), step=float(knob.step), key=key, help=knob.help)
@@ -103,13 +103,22 @@ def _widget(page: str, name: str, knob: cfg.Knob, base: Config, datasets: tuple[
 def _widget_value(name: str, value: Any) -> Any:
     """The config value as its widget holds it."""
     kind = cfg.kind_of(name)
-    if kind == "ints":
+    if kind in ("ints", "convs"):
         return cfg.format_value(name, value)
     if name == "activation":
         return value[0] if len(value) == 1 else cfg.format_value(name, value)
     if kind == "strs":
         return list(value)
     return value
+
+
+DATASET_LABELS = {"mnist": "MNIST (handwritten digits)", "fashion_mnist": "Fashion-MNIST (clothes)",
+                  "cifar10": "CIFAR-10 (colour photos)"}
+
+
+def dataset_label(name: str) -> str:
+    """The dataset picker's words for a dataset (the 2D sets go by their names)."""
+    return DATASET_LABELS.get(name, name)
 
 
 def preset_picker(page: str, presets: dict[str, dict]) -> None:
@@ -218,11 +227,11 @@ def get_job(page: str) -> Job | None:
     return st.session_state.get(f"job:{page}")
 
 
-def ensure_job(page: str, config: Config, weights: dict | None = None) -> Job:
+def ensure_job(page: str, config: Config, weights: dict | None = None, points=None) -> Job:
     """The page's job for this config: live changes go to the running job; others need Reset."""
     job = get_job(page)
     if job is None:
-        job = Job(config, data_dir=None, weights=weights)
+        job = Job(config, data_dir=None, weights=weights, points=points)
         job.alive = _session_alive()
         st.session_state[f"job:{page}"] = job
     return job
@@ -240,12 +249,12 @@ def _session_alive():
     return lambda: server.is_active_session(session_id)
 
 
-def reset_job(page: str, config: Config, weights: dict | None = None) -> Job:
+def reset_job(page: str, config: Config, weights: dict | None = None, points=None) -> Job:
     old = get_job(page)
     if old is not None:
         old.close()
     st.session_state.pop(f"job:{page}", None)
-    return ensure_job(page, config, weights)
+    return ensure_job(page, config, weights, points)
 
 
 # ------------------------------------------------------------- save and load a model
@@ -305,15 +314,17 @@ def _command(page: str, action: str) -> None:
         getattr(job, action)()
 
 
-def controls(page: str, config: Config) -> Job:
-    """Play / Pause / Step / Reset, and the rule for changed settings."""
+def controls(page: str, config: Config, points=None) -> Job:
+    """Play / Pause / Step / Reset, and the rule for changed settings (and changed points: the
+    data of the custom datasets)."""
     if st.session_state.pop(f"{page}:reset", False):
-        reset_job(page, config)
-    job = ensure_job(page, config)
+        reset_job(page, config, points=points)
+    job = ensure_job(page, config, points=points)
     snap = job.snapshot()
-    stale = cfg.needs_reset(job.config, config)
+    new_points = _digest(job.points) != _digest(points)
+    stale = cfg.needs_reset(job.config, config) or new_points
     if stale and snap.status == "idle":     # nothing trained yet: nothing to lose
-        job, stale = reset_job(page, config), False
+        job, stale = reset_job(page, config, points=points), False
         snap = job.snapshot()
     if not stale and config != job.config:
         job.update(config)
@@ -329,9 +340,38 @@ def controls(page: str, config: Config) -> Job:
     cols[3].button("Reset", icon=":material/restart_alt:", key=f"{page}:reset-button", width="stretch",
                    help="Start again from new random weights", on_click=_command, args=(page, "reset"))
     if stale:
-        changed = cfg.describe(sorted(cfg.diff(job.config, config) - cfg.LIVE_FIELDS - {"epochs"}))
+        same = cfg.LIVE_FIELDS | {"epochs"} | ({"n_points"} if new_points else set())
+        changed = cfg.describe(sorted(cfg.diff(job.config, config) - same))
+        changed = ", ".join(filter(None, [changed, "your points" if new_points else ""]))
         cols[4].info(f"You changed {changed}: press Reset to apply.")
     return job
+
+
+def _digest(points) -> str:
+    return "" if points is None else points.digest
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _split_xy(dataset: str, n_points: int, noise: float, test_ratio: float, seed: int, digest: str, _points):
+    import datasets
+    config = cfg.from_dict(dict(dataset=dataset, n_points=n_points, noise=noise, test_ratio=test_ratio, seed=seed,
+                                batch_size=1))
+    split = datasets.load(config, points=_points)
+    return (split.train.x, split.train.y), (split.test.x, split.test.y)
+
+
+def toy_points(config: Config, points=None):
+    """((train x, y), (test x, y)) of a 2D config, the same split the worker makes (cheap and
+    deterministic: drawn, never trained on here); `points` are the custom datasets' data."""
+    custom = config.dataset in cfg.CUSTOM_DATASETS
+    return _split_xy(config.dataset, config.n_points, config.noise, config.test_ratio, config.seed,
+                     _digest(points) if custom else "", points if custom else None)
+
+
+def n_classes(config: Config, points=None) -> int:
+    from datasets import toy
+    return points.n_classes if config.dataset in cfg.CUSTOM_DATASETS and points is not None else \
+        toy.n_classes(config.dataset)
 
 
 # ------------------------------------------------------------- status and metrics
@@ -432,7 +472,7 @@ def live(page: str, body: Callable[[Snapshot], None], active: bool, every: float
 
 KEPT = "runs:kept"      # session_state: the session's kept runs (race.record dicts), newest last
 MAX_KEPT = 30
-PAGE_NAMES = {"2d": "2D", "mnist": "MNIST"}
+PAGE_NAMES = {"2d": "2D", "mnist": "Images"}
 
 
 def kept_runs() -> list[dict]:

@@ -114,14 +114,15 @@ def pick_model(models: list[Model]) -> Model:
 
 
 def _mnist_snapshot() -> Snapshot | None:
+    """The Images page's run, when it learns digits (a Fashion-MNIST or CIFAR-10 one cannot read drawings)."""
     job = common.get_job(MNIST_PAGE)
-    return job.snapshot() if job is not None else None
+    return job.snapshot() if job is not None and job.config.dataset == "mnist" else None
 
 
 def describe(config: cfg.Config) -> str:
     dense = "-".join(map(str, config.hidden))
     if config.model == "cnn":
-        conv = "-".join(map(str, config.channels))
+        conv = "-".join(block.split("-")[0] for block in config.conv)
         return f"CNN ({conv} conv{f', {dense} dense' if dense else ''})"
     return "-".join(map(str, (784, *config.hidden, 10))) + " MLP"
 
@@ -141,11 +142,15 @@ def your_own_network(models: list[Model]) -> None:
         return
     if snap is not None and snap.status in ("failed", "diverged"):
         common.status_line(snap)
-    st.markdown("#### Compare with a network you train\nTrain one on the MNIST page, or here: the "
+    st.markdown("#### Compare with a network you train\nTrain one on the Images page (MNIST), or here: the "
                 "tutorial-style MLP then reads your drawing next to the digit reader.")
+    other = common.get_job(MNIST_PAGE)
+    if other is not None and other.config.dataset != "mnist":
+        st.caption(f"The Images page's network learns {common.dataset_label(other.config.dataset)}, not digits, "
+                   "so it cannot read a drawing. Training one here replaces it.")
     st.button(TRAIN_LABEL, icon=":material/bolt:", key=f"{PAGE}:train", on_click=train_for_me,
               help=f"{describe(cfg.preset(cfg.DRAW_PRESET))} with augmented digits, "
-                   "trained on the MNIST page")
+                   "trained on the Images page")
 
 
 def train_for_me() -> None:

@@ -23,11 +23,35 @@ def current(page: str) -> pts.Points | None:
 
 
 def apply_pending(page: str) -> None:
-    """At the top of the page: points just uploaded choose their dataset in the form (a widget's
-    value can only be set before it is drawn)."""
+    """At the top of the page, before the form and the job see the points: take a click on the
+    plane, and let new points choose their dataset in the form (a widget's value can only be set
+    before it is drawn)."""
+    _take_click(page)
     dataset = st.session_state.pop(key(page, "points-dataset"), None)
     if dataset is not None:
         st.session_state[key(page, "dataset")] = dataset
+
+
+def _take_click(page: str) -> None:
+    """A click selects the spot under the mouse; the editor then gets a new key, so the next click
+    is a new selection (even on the same spot) and this one is taken once."""
+    clicks = st.session_state.get(key(page, "points-clicks"), 0)
+    spot = clicked_spot(st.session_state.get(key(page, f"points-editor-{clicks}")))
+    if spot is None:
+        return
+    st.session_state[key(page, "points-clicks")] = clicks + 1
+    points = current(page) or pts.empty()
+    if points.task == "regression":
+        value = st.session_state.get(key(page, "points-target"), 1.0)
+    else:
+        value = st.session_state.get(key(page, "points-class")) or 0
+    try:
+        points = pts.add(points, *spot, value)
+    except pts.PointsError as e:
+        st.session_state[key(page, "points-message")] = ("warning", str(e))
+        return
+    st.session_state[key(page, POINTS)] = points
+    st.session_state[key(page, "points-dataset")] = points.dataset
 
 
 def for_config(page: str, config: cfg.Config) -> tuple[cfg.Config | None, pts.Points | None, str | None]:
@@ -57,10 +81,14 @@ def render(page: str, config: cfg.Config) -> None:
                    "regression); the header is optional. Points are rescaled to fill the plane. Or click on "
                    "the plane below to add points.")
         _upload(page)
+        if not custom:        # the plane to click on only with your own data (a full rerun draws it)
+            st.button("Click your own points", icon=":material/ads_click:", key=key(page, "points-start"),
+                      on_click=_start, args=(page, "classes"), help="An empty plane: click to add points")
+            return
         points = current(page)
         task = points.task if points is not None else "classes"
-        picked = _value_picker(page, task, points)
-        _editor(page, points, task, picked)
+        _value_picker(page, task, points)
+        _editor(page, points, task)
         _buttons(page, points)
 
 
@@ -89,38 +117,23 @@ def use(page: str, points: pts.Points, message: str = "") -> None:
         st.session_state[key(page, "points-message")] = ("success", f"{message} ({classes}), dataset {points.dataset}.")
 
 
-def _value_picker(page: str, task: str, points: pts.Points | None) -> float:
+def _value_picker(page: str, task: str, points: pts.Points | None) -> None:
     if task == "regression":
-        return st.number_input("Target of the next point you click", value=1.0, step=0.5,
+        st.number_input("Target of the next point you click", value=1.0, step=0.5,
                                key=key(page, "points-target"))
     k = points.n_classes if points is not None and len(points) else 2
     choices = list(range(min(k + 1, pts.MAX_CLASSES)))
-    return st.segmented_control("Class of the next point you click", choices, default=0, key=key(page, "points-class"),
-                                format_func=lambda c: f"class {c}" + (" (new)" if c == k else "")) or 0
+    st.segmented_control("Class of the next point you click", choices, default=0, key=key(page, "points-class"),
+                         format_func=lambda c: f"class {c}" + (" (new)" if c == k else ""))
 
 
-def _editor(page: str, points: pts.Points | None, task: str, value: float) -> None:
-    """The plane to click on. A click selects the spot under the mouse; the chart then gets a new
-    key, so the next click is a new selection (even on the same spot)."""
+def _editor(page: str, points: pts.Points | None, task: str) -> None:
+    """The plane to click on (a click is taken at the top of the next run: `_take_click`)."""
     clicks = st.session_state.get(key(page, "points-clicks"), 0)
-    chart_key = key(page, f"points-editor-{clicks}")
-    clicked = clicked_spot(st.session_state.get(chart_key))
-    if clicked is not None:
-        try:
-            points = pts.add(points if points is not None else pts.empty(task), *clicked, value)
-        except pts.PointsError as e:
-            st.warning(str(e))
-        else:
-            st.session_state[key(page, POINTS)] = points
-            st.session_state[key(page, "points-dataset")] = points.dataset
-            st.session_state[key(page, "points-clicks")] = clicks = clicks + 1
-            chart_key = key(page, f"points-editor-{clicks}")
-            if len(points) == pts.MIN_POINTS or st.session_state.get(key(page, "dataset")) != points.dataset:
-                st.rerun()       # the form shows their dataset; with enough points, the page trains on them
     shown = points if points is not None else pts.empty(task)
     figure = charts.points_editor(toy.DOMAIN, shown.x, shown.y, "regression" if task == "regression" else "multiclass")
-    st.plotly_chart(figure, key=chart_key, on_select="rerun", selection_mode="points",
-                    config={"displayModeBar": False})
+    st.plotly_chart(figure, key=key(page, f"points-editor-{clicks}"), on_select="rerun", selection_mode="points",
+                    width="content", config={"displayModeBar": False})
 
 
 def clicked_spot(selection) -> tuple[float, float] | None:
@@ -154,5 +167,7 @@ def _clear(page: str) -> None:
 
 
 def _start(page: str, task: str) -> None:
-    st.session_state[key(page, POINTS)] = pts.empty(task)
+    points = current(page)
+    keep = points is not None and points.task == task and st.session_state.get(key(page, "dataset")) != points.dataset
+    st.session_state[key(page, POINTS)] = points if keep else pts.empty(task)   # back to points set aside
     st.session_state[key(page, "points-dataset")] = pts.DATASET_FOR_TASK[task]

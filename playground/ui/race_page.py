@@ -16,9 +16,9 @@ from playground.ui import common
 PAGE = "race"
 LIVE_EVERY = 1.0          # seconds between redraws of a running race
 SURFACES_EVERY = 2.0      # the runs' decision surfaces (toy data)
-RACEABLE = ("optimizer", "lr", "hidden", "activation", "batch_size", "dropout", "init", "weight_decay",
-            "momentum", "l1", "features", "noise", "n_points")
-BASES = {"2D playground": "2d", "MNIST": "mnist"}
+RACEABLE = ("optimizer", "lr", "hidden", "model", "conv", "activation", "batch_size", "dropout", "init",
+            "weight_decay", "momentum", "l1", "features", "noise", "n_points")
+BASES = {"2D playground": "2d", "Images": "mnist"}
 RACE = f"{PAGE}:runs"     # session_state: [(label, Job)] of the current race
 
 
@@ -44,11 +44,12 @@ def race_settings() -> cfg.Config:
     left, middle, right = st.columns([1, 1, 2])
     page = BASES[left.radio("Start from the settings of", list(BASES), key=f"{PAGE}:base", horizontal=True)]
     base = base_config(page)
-    names = [n for n in RACEABLE if base.applies(n)]
+    names = [n for n in RACEABLE if base.applies(n) and (n != "model" or base.is_image)]   # a CNN needs images
     name = middle.selectbox("Setting to race", names, key=f"{PAGE}:setting", format_func=cfg.label)
     values = race_values(right, name, base)
-    st.caption(f"Everything else as on the {'2D playground' if page == '2d' else 'MNIST page'}: "
-               f"{base.dataset}, {cfg.format_value('hidden', base.hidden) or 'no'} hidden, {base.optimizer}, "
+    st.caption(f"Everything else as on the {'2D playground' if page == '2d' else 'Images page'}: "
+               f"{base.dataset}, {model_words(base)}"
+               f"{cfg.format_value('hidden', base.hidden) or 'no'} hidden, {base.optimizer}, "
                f"lr {base.lr:g}, {base.epochs} epochs, seed {base.seed}.")
     start, stop = st.columns([1, 1])
     start.button("Start the race", icon=":material/flag:", type="primary", key=f"{PAGE}:start",
@@ -61,6 +62,13 @@ def race_settings() -> cfg.Config:
     return base
 
 
+def model_words(base: cfg.Config) -> str:
+    """"cnn 16-3-1-max,32-3-1-max, " or "mlp, " for image data; nothing for the 2D sets."""
+    if not base.is_image:
+        return ""
+    return f"cnn {cfg.format_value('conv', base.conv)}, " if base.model == "cnn" else "mlp, "
+
+
 def race_values(where, name: str, base: cfg.Config) -> list[str]:
     knob = cfg.KNOBS[name]
     if cfg.kind_of(name) == "str" and knob.choices:
@@ -69,10 +77,11 @@ def race_values(where, name: str, base: cfg.Config) -> list[str]:
             else options[:3]
         return where.multiselect("Values", options, default=default, key=f"{PAGE}:values:{name}",
                                  max_selections=race.MAX_RUNS)
-    list_setting = cfg.kind_of(name) in ("ints", "strs")
+    list_setting = cfg.kind_of(name) in ("ints", "strs", "convs")
     hint = "separate the values with ';', e.g. 4; 8,8; 16,16,16" if list_setting else "e.g. 0.3, 0.03, 0.003"
     example = {"lr": "0.3, 0.03, 0.003", "hidden": "4; 8,8; 16,16,16", "batch_size": "1, 10, 100",
-               "dropout": "0, 0.2, 0.5", "activation": "relu; tanh; sigmoid"}.get(name, "")
+               "dropout": "0, 0.2, 0.5", "activation": "relu; tanh; sigmoid",
+               "conv": "8-3-1-max; 16-3-1-max,32-3-1-max; 6-5-2-max,16-5-0-max"}.get(name, "")
     text = where.text_input("Values", value=example, key=f"{PAGE}:values:{name}", help=hint)
     sep = race.LIST_SEPARATOR if list_setting else ","
     return [v.strip() for v in text.split(sep) if v.strip()]
@@ -87,8 +96,10 @@ def start_race(base: cfg.Config, name: str, values: list[str]) -> None:
         return
     close_race()
     jobs = []
+    page_job = common.get_job("2d") if base.is_toy else None
+    points = page_job.points if page_job is not None else None    # your own data, if the 2D page has it
     for entrant in runs:
-        job = Job(entrant.config)
+        job = Job(entrant.config, points=points)
         job.alive = common._session_alive()
         jobs.append((entrant.label, job))
     st.session_state[RACE] = jobs
@@ -160,17 +171,17 @@ def surfaces(runs: list[tuple[str, Job]], snaps: list[Snapshot]) -> None:
     setting = st.session_state.get(f"{PAGE}:setting-raced", "")
     for row in range(0, len(runs), 4):
         columns = st.columns(4)
-        for column, (label, _), snap in zip(columns, runs[row:row + 4], snaps[row:row + 4]):
+        for column, (label, job), snap in zip(columns, runs[row:row + 4], snaps[row:row + 4]):
             with column:
                 common.chart(PAGE, f"surface-{row}-{label}", (snap.surface, snap.config),
-                             lambda s=snap, label=label: small_surface(s, f"{setting}={label}"))
+                             lambda s=snap, label=label, p=job.points: small_surface(s, f"{setting}={label}", p))
 
 
-def small_surface(snap: Snapshot, title: str):
+def small_surface(snap: Snapshot, title: str, points=None):
     c = snap.config
-    split = toy.make_split(c.dataset, c.n_points, c.noise, c.test_ratio, c.seed)
-    return charts.decision_surface(snap.surface, toy.DOMAIN, c.task, (split.train.x, split.train.y), None, False,
-                                   toy.n_classes(c.dataset), title=title, height=300)
+    train_xy, _ = common.toy_points(c, points)
+    return charts.decision_surface(snap.surface, toy.DOMAIN, c.task, train_xy, None, False,
+                                   common.n_classes(c, points), title=title, height=300)
 
 
 def keep_race(setting: str, runs: list[tuple[str, Job]], snaps: list[Snapshot]) -> None:
@@ -187,7 +198,7 @@ def compare() -> None:
     kept = common.kept_runs()
     st.subheader("Compare runs")
     if not kept:
-        st.caption("Runs you finish here, on the 2D playground or on the MNIST page appear here to compare.")
+        st.caption("Runs you finish here, on the 2D playground or on the Images page appear here to compare.")
         return
     labels = [r["label"] for r in kept]
     picked = st.multiselect("Runs", labels, default=labels[-min(len(labels), 4):], key=f"{PAGE}:compare")

@@ -93,7 +93,7 @@ def test_mnist_preset_fills_the_form(page):
     assert at.sidebar.number_input(key="mnist:momentum").value == pytest.approx(0.9)
     at.sidebar.selectbox(key="mnist:preset").select("Small CNN (16-32 conv, Adam)").run()
     assert at.sidebar.selectbox(key="mnist:model").value == "cnn"
-    assert at.sidebar.text_input(key="mnist:channels").value == "16,32"
+    assert at.sidebar.text_input(key="mnist:conv").value == "16-3-1-max,32-3-1-max"
 
 
 def test_mnist_trains_on_the_sample_then_shows_results(page):
