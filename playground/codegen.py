@@ -58,7 +58,7 @@ def script(config: Config) -> str:
 def header(config: Config) -> str:
     lines = ["# Neural Playground: this run as a standalone PyTorch script (needs only torch and numpy).",
              "# On the CPU it repeats the app's run step for step: the same data, initial weights,",
-             f"# shuffles{', augmentations' if config.augment else ''} and losses"
+             f"# shuffles{', augmentations' if config.augmenting else ''} and losses"
              + (", up to the first dropout mask\n# (nn.Dropout draws its masks in its own way)." if config.dropout
                 else ".")]
     if config.is_image:
@@ -496,7 +496,7 @@ def optimizer(config: Config) -> Code:
 
 # ------------------------------------------------------------------ augmentation and training
 def augmentation(config: Config) -> Code:
-    if not config.augment:
+    if not config.augmenting:
         return Code("")
     from playground import augment
     if config.dataset == "mnist":
@@ -525,9 +525,9 @@ def training(config: Config) -> Code:
         loop, seen = "range(0, steps * batch_size, batch_size)", "(steps * batch_size)"
     else:
         steps, loop, seen = "", "range(0, len(x_train), batch_size)", "len(x_train)"
-    inputs = augmented(config, "x_train[idx]") if config.augment else "x_train[idx]"
+    inputs = augmented(config, "x_train[idx]") if config.augmenting else "x_train[idx]"
     minimised = "(loss + l1_penalty())" if config.l1 else "loss"
-    draws = "shuffles and augmentations draw" if config.augment else "shuffles draw"
+    draws = "shuffles and augmentations draw" if config.augmenting else "shuffles draw"
     report = 'f"epoch {epoch:3d}  train loss {train_loss:.5f}  test loss {test_loss:.5f}'
     if config.task == "regression":
         evaluated, report = "test_loss = evaluate(x_test, y_test)", report + '"'

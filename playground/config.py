@@ -169,6 +169,11 @@ class Config:
         return self.activation
 
     @property
+    def augmenting(self) -> bool:
+        """Whether training images are augmented (`augment` is a setting for images only)."""
+        return self.augment and self.is_image
+
+    @property
     def is_image(self) -> bool:
         return self.dataset in IMAGE_DATASETS
 

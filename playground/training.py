@@ -318,7 +318,7 @@ class Trainer:
         """One optimisation step, device work only (this is what a CUDA graph captures)."""
         xb = self.x_train.index_select(0, idx)
         tb = self.t_train.index_select(0, idx)
-        if self.config.augment:
+        if self.config.augmenting:
             xb = augment.images(xb, self.config.dataset, self.draws)
         loss = self.head.loss(self.model(xb), tb)
         total = loss

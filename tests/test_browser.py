@@ -232,6 +232,11 @@ def test_a_race_and_a_classroom_link(server, browser):
         page.get_by_title(f"#{i} race: optimizer={value}").wait_for(timeout=10_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ARTIFACTS / "race.png"), full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 2600})
+    page.wait_for_timeout(1500)
+    compare = page.get_by_text("Compare runs").bounding_box()
+    page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True,
+                    clip={"x": 280, "y": compare["y"] - 20, "width": 1160, "height": 1150})
     page.set_viewport_size({"width": 1440, "height": 1000})
     page.get_by_role("link", name="2D playground").click()        # the teacher's link maker
     page.get_by_text("Classroom link").click(timeout=30_000)
@@ -307,4 +312,14 @@ def test_own_points_upload_and_click_to_add(server, browser, tmp_path):
     page.get_by_text("finished").first.wait_for(timeout=120_000)
     assert page.get_by_text("press Reset to apply").count() == 0      # it trained on all 41
     page.screenshot(path=str(ARTIFACTS / "own_points.png"), full_page=True)
+    page.get_by_text("Training details").first.click()                # the neuron details, for the README
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Look at a neuron").click()
+    page.get_by_role("option", name="layer 1, neuron 3").click()
+    page.get_by_text("Gradient norm per layer").wait_for(timeout=30_000)
+    page.get_by_text("Its incoming weights").wait_for(timeout=30_000)
+    page.set_viewport_size({"width": 1440, "height": 3000})
+    page.wait_for_timeout(2000)
+    top = page.get_by_text("Look at a neuron").first.bounding_box()["y"]
+    page.screenshot(path=str(ARTIFACTS / "neuron_details.png"), full_page=True,
+                    clip={"x": 330, "y": top - 10, "width": 1070, "height": 1460})
     page.close()
