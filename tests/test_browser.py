@@ -277,7 +277,8 @@ def test_save_then_load_a_model_on_the_2d_page(server, browser, tmp_path):
     fresh = browser.new_page()                     # another session, default settings
     fresh.goto(url)
     fresh.get_by_text("Save or load the model").click(timeout=60_000)
-    fresh.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(saved))
+    box = fresh.locator('[data-testid="stExpander"]').filter(has_text="Save or load the model")
+    box.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(saved))
     fresh.get_by_text("Loaded circle.pt").wait_for(timeout=60_000)
     hidden = fresh.locator('[data-testid="stSidebar"]').get_by_role("textbox", name="Hidden layers", exact=True)
     assert hidden.input_value() == "5,3"
@@ -291,7 +292,8 @@ def test_own_points_upload_and_click_to_add(server, browser, tmp_path):
     page = browser.new_page()
     page.goto(url)
     page.get_by_text("Your own data").click(timeout=60_000)
-    picker = page.locator('[data-testid="stFileUploaderDropzoneInput"]').first
+    box = page.locator('[data-testid="stExpander"]').filter(has_text="Your own data")
+    picker = box.locator('[data-testid="stFileUploaderDropzoneInput"]')
     bad = tmp_path / "bad.csv"
     bad.write_text("x1,x2,label\n1,2,0\n3,four,1\n")
     picker.set_input_files(str(bad))
