@@ -228,6 +228,7 @@ def test_valid_configs_are_accepted_and_every_text_form_gives_them_back():
     @settings(**examples(25))
     @given(st.data())
     def check(data):
+        drawn = []                          # kept only once the whole example is drawn and checked
         for pair in PAIRS:
             values = data.draw(valid_values(loss=pair), label=f"{pair[0]} {pair[1]}")
             c = cfg.from_dict(values)
@@ -238,7 +239,8 @@ def test_valid_configs_are_accepted_and_every_text_form_gives_them_back():
             assert set(json.loads(cfg.to_json(c))) == set(cfg.KNOBS)
             same(c, cfg.from_json(cfg.to_json(c)))
             same(c, cli_round_trip(c))
-            seen.append(c)
+            drawn.append(c)
+        seen.extend(drawn)
     check()
     print(f"\n[properties] {len(seen)} generated configs accepted and round-tripped")
     assert len(seen) == len(PAIRS) * examples(25)["max_examples"]
