@@ -104,8 +104,8 @@ def test_l1_shrinks_weights():
 
 @pytest.mark.parametrize("dataset", ["xor", "quadrants"])
 def test_default_preset_learns_the_classification_sets(dataset):
-    # The app's default (8-8 tanh, Adam): 0.98 on 9 of 10 seeds in BENCHMARKS.md; two seeds here.
-    for seed in (0, 1):
+    # The app's default (8-8 tanh, Adam): 0.98 on 9 of 10 seeds in BENCHMARKS.md; one here (make test time).
+    for seed in (0,):
         trainer = Trainer(cfg.from_dict(dict(dataset=dataset, seed=seed, device="cpu")))
         trainer.run()
         assert trainer.history[-1].test_acc >= 0.98, (dataset, seed)
