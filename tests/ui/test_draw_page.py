@@ -241,3 +241,20 @@ def test_draw_page_uses_a_run_still_training_on_the_mnist_page(page, jobs, train
         time.sleep(0.05)
     at.run()
     assert not at.exception and "still training" not in texts(at.caption) and read_digit(at)
+
+
+@pytest.mark.parametrize("digit", [0, 1, 7])
+def test_drawn_strokes_of_0_1_and_7_are_read_as_drawn(page, digit):
+    """Pen strokes as the canvas draws them (playground.mouse_digits' plainest style of each digit,
+    white round pen on a black 280x280 canvas), read by a fixed model, the bundled reader: the
+    answer must be the digit drawn, said with confidence (not "Maybe")."""
+    from playground.drawn_sets import draw_paths
+    from playground.mouse_digits import STYLES
+    strokes = [np.asarray(path) * 280 for path in STYLES[digit][0]]
+    ink = draw_paths(strokes)
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[..., :3], rgba[..., 3] = ink[..., None], 255
+    at = page(**{"draw:test_image": rgba})
+    assert not at.exception
+    assert "It's a" in headline(at), headline(at)
+    assert read_digit(at)[0] == digit
