@@ -171,6 +171,8 @@ def test_health_stays_fast_while_sessions_train(server, browser):
         pages.append(page)
     time.sleep(1.0)
     connected = sorted(health_ms(url) for _ in range(40) if time.sleep(0.05) is None)
+    epochs = [int(metric_text(page, "Epoch").split(" / ")[0]) for page in pages]
+    assert sum(e > 0 for e in epochs) >= 2, epochs            # the health was measured under training
     for page in pages:
         page.close()
     time.sleep(1.5)                                   # let the closed sessions wind down
