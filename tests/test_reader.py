@@ -30,7 +30,8 @@ def test_it_matches_its_recorded_accuracy_on_the_bundled_sample():
     assert acc >= 0.97
 
 
-@pytest.mark.skipif(not (FULL_MNIST / "t10k-images-idx3-ubyte.gz").is_file(), reason="the full MNIST set is not here")
+@pytest.mark.skipif(not (FULL_MNIST / "t10k-images-idx3-ubyte.gz").is_file(),
+                    reason=f"the full MNIST set is not in {FULL_MNIST} (set PLAYGROUND_FULL_MNIST to its folder)")
 def test_it_matches_its_recorded_accuracy_on_the_full_test_set():
     from datasets import mnist
     split = mnist.load(FULL_MNIST, download=False)

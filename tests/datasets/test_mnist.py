@@ -2,6 +2,7 @@
 import gzip
 import hashlib
 import http.server
+import os
 import socket
 import threading
 from pathlib import Path
@@ -12,7 +13,8 @@ import pytest
 from datasets import mnist
 from datasets.mnist import MnistError
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "mnist"
+# The full set: $PLAYGROUND_FULL_MNIST, else ../shared/mnist beside the checkout (as in tests/test_reader.py).
+SHARED = Path(os.environ.get("PLAYGROUND_FULL_MNIST", Path(__file__).resolve().parents[3] / "shared" / "mnist"))
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -207,7 +209,8 @@ def test_bundled_sample_is_small_and_balanced():
     assert 0 <= split.train.x.min() and split.train.x.max() <= 1
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="the full MNIST set (../shared/mnist) is not here")
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"the full MNIST set is not in {SHARED} "
+                                                "(set PLAYGROUND_FULL_MNIST to its folder)")
 def test_full_set_reads_with_official_counts():
     split = mnist.read_dir(SHARED)
     assert len(split.train) == 60_000 and len(split.test) == 10_000
