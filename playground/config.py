@@ -245,7 +245,8 @@ def _parse_int(name: str, raw: Any, what: str) -> int:
         return int(raw)
     if isinstance(raw, str):
         text = raw.strip()
-        if text.lstrip("+-").isdigit() and len(text) < 20:
+        digits = text.lstrip("+-")
+        if digits.isascii() and digits.isdigit() and len(text) < 20:     # "²" is a digit to isdigit()
             return int(text)
     raise ConfigError(f"{what} must be a whole number, got {_show(raw)}")
 
@@ -365,7 +366,7 @@ def conv_block(text: str) -> ConvBlock:
     parts = [p.strip().lower() for p in str(text).split("-")]
     rule = ("each conv layer is filters-kernel-padding-pooling, e.g. 16-3-1-max (pooling: "
             f"{', '.join(POOLS)})")
-    if not 1 <= len(parts) <= 4 or not all(p.isdigit() for p in parts[:3]):
+    if not 1 <= len(parts) <= 4 or not all(p.isascii() and p.isdigit() for p in parts[:3]):   # not "²"
         raise ConfigError(f"conv layers: {rule}; got {_show(text)}")
     numbers = [int(p) for p in parts[:3]]
     for (what, (low, high)), value in zip(CONV_LIMITS.items(), numbers):

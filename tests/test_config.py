@@ -156,3 +156,10 @@ def test_any_config_trains_or_is_refused(values):
         return
     assert trainer.run() in ("finished", "diverged")
     assert trainer.summary()["status"] in ("ok", "diverged")
+
+
+def test_unicode_digits_are_refused_not_a_crash():
+    # "²".isdigit() is True but int("²") fails: found by hypothesis (the conv layers' parser)
+    for name, raw in (("epochs", "²"), ("hidden", "²"), ("conv", "²"), ("batch_size", "١٢")):
+        with pytest.raises(ConfigError):
+            cfg.from_dict({name: raw})

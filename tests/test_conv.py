@@ -27,6 +27,7 @@ def test_conv_blocks_read_short_and_full_forms():
     ("16-3-6", "padding must be from 0 to 5, got 6"),
     ("16-3-1-max-2", "each conv layer is filters-kernel-padding-pooling"),
     ("sixteen", "each conv layer is filters-kernel-padding-pooling"),
+    ("\u00b2", "each conv layer is filters-kernel-padding-pooling"),        # a digit to isdigit(), not to int()
     ("8,8,8,8,8,8,8", "conv layers: at most 6 allowed, got 7"),
 ])
 def test_bad_conv_layers_are_refused_with_a_message(text, words):
