@@ -6,6 +6,7 @@ when the archive is neither here nor downloadable, load() says plainly how to ge
 from __future__ import annotations
 
 import os
+import sys
 import tarfile
 import threading
 import zlib
@@ -14,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from datasets import mnist
+from datasets import downloaded, mnist
 from datasets.base import Dataset, Split
 from datasets.mnist import MnistError, Progress
 
@@ -35,6 +36,9 @@ _cache_lock = threading.Lock()
 
 class Cifar10Error(ValueError):
     """The CIFAR-10 archive is missing, damaged, or could not be downloaded."""
+
+
+Error = Cifar10Error
 
 
 # ------------------------------------------------------------------ reading
@@ -137,25 +141,14 @@ def fetch(dest: str | os.PathLike | None = None, progress: Progress | None = Non
 def load(data_dir: str | os.PathLike | None = None, download: bool = True,
          progress: Progress | None = None) -> Split:
     """The full set, found or downloaded; else Cifar10Error saying how to get it."""
-    target = Path(data_dir) if data_dir else cache_dir()   # where a download goes
-    folder = find_dir(data_dir)
-    if folder is not None:
-        try:
-            return read_dir(folder)
-        except Cifar10Error as e:
-            if not (download and folder == target):   # the user's own copy: report, never rewrite
-                raise Cifar10Error(f"{TITLE} in {folder} cannot be used: {e}. Replace {ARCHIVE} with a fresh "
-                                   f"copy from {MIRRORS[0]}, or delete it to download it again.") from None
-    if not download:
-        raise Cifar10Error(_missing(data_dir, target, "downloading is off"))
-    try:
-        fetch(target, progress)
-    except (Cifar10Error, OSError) as e:
-        raise Cifar10Error(_missing(data_dir, target, f"the download failed: {e}")) from None
-    return read_dir(target)
+    return downloaded.load(sys.modules[__name__], data_dir, download, progress)
 
 
-def _missing(data_dir, target: Path, reason: str) -> str:
+def replace_hint() -> str:
+    return f"Replace {ARCHIVE} with a fresh copy from {MIRRORS[0]}"
+
+
+def missing_message(data_dir, target: Path, reason: str) -> str:
     places = ", ".join(str(p) for p in search_dirs(data_dir))
     return (f"{TITLE} is not on this machine: its archive {ARCHIVE} was not found in {places}, "
             f"and {reason}. To get it, download {MIRRORS[0]}{ARCHIVE} (about 160 MB) and put it in {target}, "

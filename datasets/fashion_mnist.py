@@ -6,10 +6,11 @@ md5s and mirrors, and says plainly what to do when the files are neither here no
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Callable
 
-from datasets import mnist
+from datasets import downloaded, mnist
 from datasets.base import Split
 from datasets.mnist import MnistError, Progress
 
@@ -29,6 +30,9 @@ CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 
 class FashionMnistError(ValueError):
     """The Fashion-MNIST files are missing, damaged, or could not be downloaded."""
+
+
+Error = FashionMnistError
 
 
 def cache_dir() -> Path:
@@ -68,25 +72,14 @@ def fetch(dest: str | os.PathLike | None = None, progress: Progress | None = Non
 def load(data_dir: str | os.PathLike | None = None, download: bool = True,
          progress: Progress | None = None) -> Split:
     """The full set, found or downloaded; else FashionMnistError saying how to get it."""
-    target = Path(data_dir) if data_dir else cache_dir()   # where a download goes
-    folder = find_dir(data_dir)
-    if folder is not None:
-        try:
-            return read_dir(folder)
-        except FashionMnistError as e:
-            if not (download and folder == target):   # the user's own copy: report, never rewrite
-                raise FashionMnistError(f"{TITLE} in {folder} cannot be used: {e}. Replace that file with a "
-                                        f"fresh copy from {MIRRORS[0]}, or delete it to download it again.") from None
-    if not download:
-        raise FashionMnistError(_missing(data_dir, target, "downloading is off"))
-    try:
-        fetch(target, progress)
-    except (FashionMnistError, OSError) as e:
-        raise FashionMnistError(_missing(data_dir, target, f"the download failed: {e}")) from None
-    return read_dir(target)
+    return downloaded.load(sys.modules[__name__], data_dir, download, progress)
 
 
-def _missing(data_dir, target: Path, reason: str) -> str:
+def replace_hint() -> str:
+    return f"Replace that file with a fresh copy from {MIRRORS[0]}"
+
+
+def missing_message(data_dir, target: Path, reason: str) -> str:
     places = ", ".join(str(p) for p in search_dirs(data_dir))
     return (f"{TITLE} is not on this machine: its four files ({', '.join(FILES)}) were not found "
             f"in {places}, and {reason}. To get it, download the four files from {MIRRORS[0]} and put them "
