@@ -202,6 +202,23 @@ PICTURE_PX = 600               # the points picture's side: 1.5x the plot, sharp
 PICTURE_COLOURS = 64           # its palette: ~20 KB rather than ~55 KB with every shade of the edges
 
 
+def _plane_points(train_xy, test_xy, task: str, points_picture: dict | None) -> list[dict]:
+    """The train and test points over a picture of the plane: markers, or (while training) only
+    their legend entries, the points being one `points_picture`."""
+    sets = [(xy, name, rim) for xy, name, rim in ((train_xy, "train points", "white"), (test_xy, "test points", "#222"))
+            if xy is not None and len(xy[0])]
+    markers = [] if points_picture is not None else [_points(xy, name, rim, task) for xy, name, rim in sets]
+    return markers + [_legend_entry(xy, name, rim, task) for xy, name, rim in sets]
+
+
+def _plane_axes(lo: float, hi: float) -> tuple[dict, dict]:
+    """x1 and x2 over the square [lo, hi], one unit as long on both."""
+    xaxis = _axis("x1", range=[lo, hi], constrain="domain", showgrid=False, zeroline=False)
+    yaxis = _axis("x2", range=[lo, hi], scaleanchor="x", scaleratio=1, showgrid=False, zeroline=False,
+                  autorange=False)
+    return xaxis, yaxis
+
+
 def decision_surface(grid: np.ndarray | None, domain: tuple[float, float], task: str,
                      train_xy: tuple[np.ndarray, np.ndarray] | None = None,
                      test_xy: tuple[np.ndarray, np.ndarray] | None = None,
@@ -219,14 +236,8 @@ def decision_surface(grid: np.ndarray | None, domain: tuple[float, float], task:
         step = (hi - lo) / (grid.shape[0] - 1)
         data.append({"type": "image", "source": _png_uri(_surface_image(np.asarray(grid), task, discretize)),
                      "x0": lo, "dx": step, "y0": lo, "dy": step, "hoverinfo": "skip", "name": "model output"})
-    sets = [(xy, name, rim) for xy, name, rim in ((train_xy, "train points", "white"), (test_xy, "test points", "#222"))
-            if xy is not None and len(xy[0])]
-    if points_picture is None:
-        data += [_points(xy, name, rim, task) for xy, name, rim in sets]
-    data += [_legend_entry(xy, name, rim, task) for xy, name, rim in sets]
-    xaxis = _axis("x1", range=[lo, hi], constrain="domain", showgrid=False, zeroline=False)
-    yaxis = _axis("x2", range=[lo, hi], scaleanchor="x", scaleratio=1, showgrid=False, zeroline=False,
-                  autorange=False)
+    data += _plane_points(train_xy, test_xy, task, points_picture)
+    xaxis, yaxis = _plane_axes(lo, hi)
     title = title or ("Decision surface" if task != "regression" else "Model output")
     layout = _layout(title, height or SURFACE_HEIGHT, showlegend=height is None, xaxis=xaxis, yaxis=yaxis)
     return _figure(data, {**layout, "images": [points_picture]} if points_picture else layout)
@@ -494,14 +505,8 @@ def neuron_map(values: np.ndarray, domain: tuple[float, float], title: str,
              "zmin": -1, "zmax": 1, "colorscale": NEURON_COLOURS, "zsmooth": "best", "showscale": False,
              "name": "neuron output",
              "hovertemplate": "x1 %{x:.2f}, x2 %{y:.2f}<br>output %{z:.2f} (of its largest)<extra></extra>"}]
-    sets = [(xy, name, rim) for xy, name, rim in ((train_xy, "train points", "white"), (test_xy, "test points", "#222"))
-            if xy is not None and len(xy[0])]
-    if points_picture is None:
-        data += [_points(xy, name, rim, task) for xy, name, rim in sets]
-    data += [_legend_entry(xy, name, rim, task) for xy, name, rim in sets]
-    xaxis = _axis("x1", range=[lo, hi], constrain="domain", showgrid=False, zeroline=False)
-    yaxis = _axis("x2", range=[lo, hi], scaleanchor="x", scaleratio=1, showgrid=False, zeroline=False,
-                  autorange=False)
+    data += _plane_points(train_xy, test_xy, task, points_picture)
+    xaxis, yaxis = _plane_axes(lo, hi)
     layout = _layout(title, height, xaxis=xaxis, yaxis=yaxis)
     return _figure(data, {**layout, "images": [points_picture]} if points_picture else layout)
 
