@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 
-.PHONY: run test bench sample clean
+.PHONY: run test bench sample mutation clean
 
 run: $(VENV)/.runtime
 	$(PY) -m streamlit run app.py --server.port $(PORT)
@@ -14,6 +14,13 @@ test: $(VENV)/.dev
 
 bench: $(VENV)/.runtime
 	$(PY) -m playground bench --data-dir ../shared/mnist
+
+# The mutation score per engine module (TESTING.md): hours on 2 cores, resumes where it stopped.
+# make mutation MUTANTS='playground.digits*'   checks only those mutants
+mutation: $(VENV)/.dev
+	$(PY) -m pip install -q -r requirements-mutation.txt
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VENV)/bin/mutmut run --max-children $(or $(JOBS),2) $(MUTANTS)
+	$(PY) scripts/mutation_report.py --json test-artifacts/mutation.json
 
 sample: $(VENV)/.runtime      # rebuild datasets/mnist_sample.npz from the full set
 	$(PY) scripts/build_mnist_sample.py --data-dir ../shared/mnist
@@ -30,4 +37,4 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	touch $@
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache test-artifacts mutants

@@ -63,3 +63,15 @@ def most_running():
             done.set()
             watcher.join()
     return watch
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under mutmut (make mutation sets MUTANT_UNDER_TEST) every mutant reruns the tests that
+    call the mutated function: tests marked slow are left out there, or one surviving mutant
+    would cost minutes. They still run in `make test`."""
+    if "MUTANT_UNDER_TEST" not in os.environ:
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]

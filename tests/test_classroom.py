@@ -31,9 +31,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(autouse=True)
 def quick_retire(monkeypatch):
-    """Grown idle workers retire after 5 s instead of 20 (the server inherits it): the harness
+    """Grown idle workers retire after 2 s instead of 20 (the server inherits it): the harness
     waits for that before and after the class, and `make test` stays short."""
-    monkeypatch.setenv("PLAYGROUND_RETIRE_AFTER", "5")
+    monkeypatch.setenv("PLAYGROUND_RETIRE_AFTER", "2")
 
 
 def _harness():

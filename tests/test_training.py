@@ -102,6 +102,7 @@ def test_l1_shrinks_weights():
     assert norm(sparse) < norm(plain)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset", ["xor", "quadrants"])
 def test_default_preset_learns_the_classification_sets(dataset):
     # The app's default (8-8 tanh, Adam): 0.98 on 9 of 10 seeds in BENCHMARKS.md; one here (make test time).
