@@ -16,6 +16,7 @@ import math
 import shlex
 import sys
 import textwrap
+import threading
 import types
 from dataclasses import dataclass
 
@@ -125,9 +126,7 @@ def embed(module: types.ModuleType, names: list[str], provided: tuple[str, ...] 
     `provided` names are defined by the script itself. Anything else they use that cannot be
     embedded raises ValueError, so a change in the app's code fails the tests, not the script.
     """
-    source = inspect.getsource(module)
-    lines = source.splitlines()
-    tree = ast.parse(source)
+    lines, tree = _parsed(module)
     defined: dict[str, ast.stmt] = {}
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
@@ -168,6 +167,21 @@ def embed(module: types.ModuleType, names: list[str], provided: tuple[str, ...] 
     blocks = ["\n".join(constants)] if constants else []
     blocks += [text(n) for n in nodes if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
     return Code("\n\n\n".join(blocks), frozenset(needed))
+
+
+_PARSED: dict[str, tuple[list[str], ast.Module]] = {}
+_PARSE_LOCK = threading.Lock()
+
+
+def _parsed(module: types.ModuleType) -> tuple[list[str], ast.Module]:
+    """A module's source lines and syntax tree, parsed once per process. The lock matters: on
+    Python 3.11, two threads inside ast.parse at once (two students' pages showing their code)
+    can fail with "SystemError: AST constructor recursion depth mismatch"."""
+    with _PARSE_LOCK:
+        if module.__name__ not in _PARSED:
+            source = inspect.getsource(module)
+            _PARSED[module.__name__] = (source.splitlines(), ast.parse(source))
+        return _PARSED[module.__name__]
 
 
 def _free_names(node: ast.AST) -> set[str]:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tarfile
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -350,3 +351,28 @@ def test_dropout_script_runs(runs):
     assert len(lines) == 5
     numbers = [float(x) for x in re.findall(r"\d+\.\d+", lines[-1])]
     assert all(np.isfinite(numbers)) and 0 <= numbers[-1] <= 1
+
+
+def test_many_pages_showing_their_code_at_once_parse_one_at_a_time(monkeypatch):
+    # Streamlit runs each student's page in a thread of one process. On Python 3.11 two threads in
+    # ast.parse at once can fail with "SystemError: AST constructor recursion depth mismatch"
+    # (it broke a page in the classroom test). So the app's sources are parsed one at a time, once.
+    configs = [cfg.from_dict({"dataset": d}) for d in ("xor", "spiral", "custom", "mnist")]
+    expected = [codegen.script(c) for c in configs]
+    real_parse, inside, most, parsed = ast.parse, [0], [0], []
+
+    def slow_parse(source, *args, **kwargs):
+        inside[0] += 1
+        most[0] = max(most[0], inside[0])
+        time.sleep(0.02)                      # wide enough for another thread to come in
+        try:
+            parsed.append(source)
+            return real_parse(source, *args, **kwargs)
+        finally:
+            inside[0] -= 1
+    monkeypatch.setattr(codegen.ast, "parse", slow_parse)
+    monkeypatch.setattr(codegen, "_PARSED", {}, raising=False)
+    with ThreadPoolExecutor(8) as pool:
+        scripts = list(pool.map(lambda i: codegen.script(configs[i % len(configs)]), range(16)))
+    assert scripts == expected * 4
+    assert most[0] == 1 and len(parsed) == len(set(parsed))
