@@ -3,6 +3,10 @@
     python scripts/mutation_report.py                 # the table
     python scripts/mutation_report.py --survivors jobs   # the mutants of one module that lived
     python scripts/mutation_report.py --json out.json    # the table as JSON too
+    python scripts/mutation_report.py --unchecked jobs --every 8   # every 8th mutant not checked yet
+
+The last form picks a fixed sample to check when a whole module would take too long:
+    make mutation MUTANTS="$(python scripts/mutation_report.py --unchecked jobs --every 8)"
 
 A mutant is *killed* when a test failed with it (mutmut's "killed", or "timeout": the mutant made
 the tests hang, so they noticed). *Lived* are mutmut's "survived" and "no tests" (no test of the
@@ -72,11 +76,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--survivors", metavar="MODULE", help="list the mutants of MODULE that lived")
     parser.add_argument("--json", type=Path, help="also write the table here")
+    parser.add_argument("--unchecked", metavar="MODULE", help="list the mutants of MODULE not checked yet")
+    parser.add_argument("--every", type=int, default=1, help="with --unchecked: every k-th of them, in source order")
     args = parser.parse_args(argv)
     if not MUTANTS.is_dir():
         print("no mutants/ folder here: run `make mutation` first", file=sys.stderr)
         return 2
     by_module = results()
+    if args.unchecked:
+        names = [name for name, what in by_module[args.unchecked].items() if what == "not checked"]
+        print(" ".join(names[::args.every]))
+        return 0
     if args.survivors:
         for name, what in sorted(by_module[args.survivors].items()):
             if what in LIVED.values():
