@@ -37,6 +37,8 @@ def load_image(source) -> np.ndarray:
         handle = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else open(os.fspath(source), "rb")
         with handle, Image.open(handle) as image:
             return _from_pil(image)
+    except ImageError:                  # too large: keep its message (ImageError is a ValueError)
+        raise
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as e:
         if isinstance(e, FileNotFoundError):
             raise ImageError(f"no such file: {source}") from None
@@ -70,7 +72,7 @@ def ink(image: np.ndarray) -> np.ndarray:
 def to_mnist(image) -> np.ndarray:
     """A drawing (canvas RGBA, RGB, grayscale, PIL image, bytes or path) -> float32 (28, 28)."""
     array = load_image(image)
-    if array.ndim not in (2, 3) or min(array.shape[:2]) < 1:
+    if array.ndim not in (2, 3) or min(array.shape) < 1:
         raise ImageError(f"expected an image, got an array of shape {array.shape}")
     if max(array.shape[:2]) > MAX_IMAGE_SIDE:
         raise ImageError(f"the image is larger than {MAX_IMAGE_SIDE} pixels per side")
