@@ -235,3 +235,25 @@ def test_a_kernel_too_big_for_a_non_square_map_names_height_then_width():
         cfg.conv_shapes(["1-5-0-none"], (1, 3, 8))
     assert str(e.value) == ("conv layer 1 (1-5-0-none): its 5x5 kernel does not fit the 3x8-pixel maps it gets; "
                             "use fewer layers, a smaller kernel or more padding")
+
+
+def test_conv_layers_apply_to_a_cnn_only_and_the_init_spread_to_normal_init_only():
+    assert cfg.from_dict({"dataset": "mnist", "model": "cnn"}).applies("conv")
+    assert not cfg.from_dict({"dataset": "mnist", "model": "mlp"}).applies("conv")
+    assert cfg.from_dict({"init": "normal"}).applies("init_std")
+    assert not cfg.from_dict({"init": "xavier"}).applies("init_std")
+
+
+def test_the_cli_help_groups_the_flags_and_shows_choices_types_and_defaults():
+    import argparse
+    parser = argparse.ArgumentParser(prog="playground train")
+    cfg.add_cli_flags(parser)
+    titles = [g.title for g in parser._action_groups]
+    assert {"data", "network", "training"} <= set(titles)
+    actions = {a.dest: a for a in parser._actions}
+    activation = actions["activation"]
+    assert activation.metavar == "STRS" and activation.default is None
+    assert activation.help.endswith(f" [choices: {', '.join(cfg.ACTIVATIONS)}] (default: tanh)")
+    lr = actions["lr"]
+    assert lr.metavar == "FLOAT" and "[choices:" not in lr.help and lr.help.endswith(")")
+    assert lr.help == f"{cfg.KNOBS['lr'].help} (default: {cfg.format_value('lr', cfg.DEFAULTS['lr'])})"

@@ -25,7 +25,9 @@ def test_an_image_job_publishes_the_confusion_matrix_of_its_own_predictions(pool
     config = cfg.from_dict(dict(dataset="mnist", hidden=(16,), epochs=1, batch_size=128, device="cpu"))
     job = Job(config, pool=pool)
     job.play()
-    view = wait_for(job, {"finished"}, timeout=120).mnist
+    snap = wait_for(job, {"finished", "failed"}, timeout=120)
+    assert snap.status == "finished", snap.message
+    view = snap.mnist
     n_test = len(view.labels)
     assert view.probs.shape == (n_test, 10) and view.confusion.shape == (10, 10)
     counted = np.zeros((10, 10), np.int64)
