@@ -9,8 +9,11 @@ PORT   ?= 8501
 run: $(VENV)/.runtime
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
+# Most tests run side by side, one pytest worker per core (pytest-xdist); then the ones that
+# measure time and load on a real server (browser, classroom) run alone, one at a time.
 test: $(VENV)/.dev
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(or $(TEST_WORKERS),auto) -m "not alone"
+	$(PY) -m pytest -m alone
 
 bench: $(VENV)/.runtime
 	$(PY) -m playground bench --data-dir ../shared/mnist

@@ -880,10 +880,14 @@ def _summarise_client_log(student: Student) -> None:
 
 
 def _open_pages(browser, url: str, students: list[Student], timeout_ms: int = 120_000):
+    """One context per student, or one page each in a shared context (`--shared-cache`): (what
+    to close when they are done, the pages)."""
     contexts, pages = [], []
     for student in students:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
+        shared = not hasattr(browser, "new_context")        # a persistent context: one cache for all
+        context = None if shared else browser.new_context(viewport={"width": 1280, "height": 900})
+        page = (browser if shared else context).new_page()
+        context = page if shared else context
         _watch_page(page, student)
         page.goto(f"{url}/?{query(student.params)}")
         contexts.append(context)
@@ -896,7 +900,7 @@ def _open_pages(browser, url: str, students: list[Student], timeout_ms: int = 12
     return contexts, pages
 
 
-def _launch(playwright, cpus: str = "", nice: int = 0):
+def _launch(playwright, cpus: str = "", nice: int = 0, shared_cache: bool = False):
     """Chromium, through a small wrapper when pinned to `cpus` (as tests/test_browser.py does: on
     a machine with cores to spare, the students' browsers then stay off the server's) or run at
     niceness `nice` (on the server's own cores, the browsers then take only what the server leaves,
@@ -911,6 +915,10 @@ def _launch(playwright, cpus: str = "", nice: int = 0):
         wrapper.write_text(f'#!/bin/sh\nexec setsid -w sh -c \'{group}exec nice -n {nice} {pin}{CHROMIUM} "$@"\' sh "$@"\n')
         wrapper.chmod(0o755)
         executable = str(wrapper)
+    if shared_cache:    # the pages share one HTTP and code cache: each loads ~20% faster (make test)
+        return playwright.chromium.launch_persistent_context(
+            tempfile.mkdtemp(prefix="classroom-profile-"), executable_path=executable, headless=True,
+            args=BROWSER_ARGS, viewport={"width": 1280, "height": 900})
     return playwright.chromium.launch(executable_path=executable, headless=True, args=BROWSER_ARGS)
 
 
@@ -964,7 +972,7 @@ def fair_bounds(elapsed: list[float | None], solo: float, slots: int, margin: fl
 def run(mode: str = "protocol", students: int = 8, slots: int = 2, open_sessions: int | None = None,
         epochs: int = 100, ttl: int = 2, margin: float = FAIR_MARGIN, out: Path | None = None,
         verbose: bool = True, worker_nice: int = 0, server_cpus: str = "", client_cpus: str = "",
-        client_nice: int = 0) -> Report:
+        client_nice: int = 0, shared_cache: bool = False) -> Report:
     """Start a server, warm it up, time one student alone, run the class, measure memory before
     and after, compare every result with a solo Trainer run; returns the Report."""
     started = time.monotonic()
@@ -994,7 +1002,7 @@ def run(mode: str = "protocol", students: int = 8, slots: int = 2, open_sessions
         if mode == "browser":
             from playwright.sync_api import sync_playwright
             playwright = sync_playwright().start()
-            browser = _launch(playwright, client_cpus, client_nice)
+            browser = _launch(playwright, client_cpus, client_nice, shared_cache)
         # the class arrives at an idle server: time the solo run from that same state
         report.memory["before"] = _settled(server, ttl, solo_params, since=time.monotonic(), say=say)
         say("timing one student alone")
@@ -1320,6 +1328,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client-nice", type=int, default=0,
                         help="run Chromium at this niceness: on the server's cores, the browsers take only what "
                              "the server leaves, as if each student had a machine of their own")
+    parser.add_argument("--shared-cache", action="store_true",
+                        help="browser mode: one browser cache for all students (pages load faster; make test)")
     parser.add_argument("--worker-nice", type=int, default=0,
                         help="experiment: run the server's worker processes at this niceness (0: as shipped)")
     args = parser.parse_args(argv)
@@ -1330,7 +1340,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.json or ROOT / "test-artifacts" / f"classroom-{args.mode}.json"
     report = run(args.mode, args.students, args.slots, args.open, args.epochs, args.ttl, args.margin, out=out,
                  worker_nice=args.worker_nice, server_cpus=args.server_cpus, client_cpus=args.client_cpus,
-                 client_nice=args.client_nice)
+                 client_nice=args.client_nice, shared_cache=args.shared_cache)
     print(table(report))
     print(f"JSON: {out}")
     return 0 if report.ok else 1
