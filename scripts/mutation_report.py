@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--survivors", metavar="MODULE", help="list the mutants of MODULE that lived")
     parser.add_argument("--json", type=Path, help="also write the table here")
     parser.add_argument("--unchecked", metavar="MODULE", help="list the mutants of MODULE not checked yet")
-    parser.add_argument("--every", type=int, default=1, help="with --unchecked: every k-th of them, in source order")
+    parser.add_argument("--every", type=int, default=1, help="with --unchecked: every k-th of them, in mutmut's order")
     args = parser.parse_args(argv)
     if not MUTANTS.is_dir():
         print("no mutants/ folder here: run `make mutation` first", file=sys.stderr)

@@ -21,6 +21,12 @@ OFFLINE_MIRROR = "http://127.0.0.1:9/"   # the discard port: nothing listens, re
 
 
 def pytest_configure(config):
+    if "MUTANT_UNDER_TEST" in os.environ:
+        # mutmut runs each mutant's tests in an os.fork() of a process whose multiprocessing
+        # fd-sharing thread did not survive the fork: reset it, or image jobs (which share tensors
+        # through it) fail in the child whatever the mutant, and count as kills.
+        from multiprocessing import resource_sharer
+        resource_sharer._resource_sharer._afterfork()
     home = Path(tempfile.mkdtemp(prefix="playground-tests-home-"))
     config._playground_home = home
     os.environ.update({"HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"),
