@@ -4,21 +4,12 @@ reason shown when the CUDA graph path falls back to eager."""
 import types
 
 import numpy as np
-import pytest
 
 from playground import config as cfg
 from playground import jobs as jobs_module
 from playground.jobs import Job
 from playground.training import Trainer, _first_line
-from playground.workers import WorkerPool
-from tests.test_jobs import small, wait_for
-
-
-@pytest.fixture
-def pool():
-    pool = WorkerPool(2, processes=False)
-    yield pool
-    pool.close()
+from tests.test_jobs import pool, small, wait_for  # noqa: F401 - pool is a fixture
 
 
 def test_an_image_job_publishes_the_confusion_matrix_of_its_own_predictions(pool):
