@@ -208,7 +208,7 @@ def _download_one(name: str, md5: str, dest: Path, mirrors, progress: Progress |
             _download_to(mirror + name, dest / name, md5, progress, timeout, check)
             return
         except (OSError, ValueError, http.client.HTTPException) as e:
-            reasons.append(f"{mirror}: {e or type(e).__name__}")
+            reasons.append(f"{mirror}: {str(e) or type(e).__name__}")
     raise MnistError(f"could not download {name}: " + "; ".join(reasons))
 
 

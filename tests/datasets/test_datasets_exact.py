@@ -484,9 +484,9 @@ def test_the_mnist_cache_folder_is_under_the_xdg_cache_or_home(tmp_path, monkeyp
 
 def test_mnist_looks_in_the_argument_then_the_data_folder_itself_then_the_cache(away_from_data):
     mine = away_from_data / "mine"
-    assert mnist.search_dirs(mine) == [mine, away_from_data / "env", away_from_data / "cache" / "neural-playground" / "mnist"]
-    assert mnist.search_dirs(None, "extra") == [away_from_data / "env" / "extra",
-                                                away_from_data / "cache" / "neural-playground" / "extra"]
+    cache = away_from_data / "cache" / "neural-playground"
+    assert mnist.search_dirs(mine) == [mine, away_from_data / "env", cache / "mnist"]
+    assert mnist.search_dirs(None, "extra") == [away_from_data / "env" / "extra", cache / "extra"]
 
 
 def test_the_full_mnist_source_counts_digits(tmp_path):
@@ -580,6 +580,15 @@ def test_a_cut_transfer_says_how_much_arrived(tmp_path, monkeypatch):
     assert str(info.value) == "could not download a.gz: http://m/: transfer interrupted after 5 of 10 bytes"
     assert seen == [("a.gz", 5, 10)]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".download.lock"]
+
+
+def test_an_error_without_a_message_is_named_by_its_type(tmp_path, monkeypatch):
+    def refuse(url, timeout):
+        raise ConnectionResetError()
+    monkeypatch.setattr("urllib.request.urlopen", refuse)
+    with pytest.raises(MnistError) as info:
+        mnist.fetch(tmp_path, mirrors=("http://m/",), md5s={"a.gz": "0" * 32})
+    assert str(info.value) == "could not download a.gz: http://m/: ConnectionResetError"
 
 
 def test_a_wrong_md5_names_both_digests(tmp_path, monkeypatch):
