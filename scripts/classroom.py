@@ -879,18 +879,20 @@ def _summarise_client_log(student: Student) -> None:
     log["messages_sent_after_play"] = sum(t >= 0 for t in sent)
 
 
+VIEWPORT = {"width": 1280, "height": 900}     # each student's window
+
+
 def _open_pages(browser, url: str, students: list[Student], timeout_ms: int = 120_000):
     """One context per student, or one page each in a shared context (`--shared-cache`): (what
     to close when they are done, the pages)."""
+    shared = not hasattr(browser, "new_context")        # a persistent context: one cache for all
     contexts, pages = [], []
     for student in students:
-        shared = not hasattr(browser, "new_context")        # a persistent context: one cache for all
-        context = None if shared else browser.new_context(viewport={"width": 1280, "height": 900})
-        page = (browser if shared else context).new_page()
-        context = page if shared else context
+        context = None if shared else browser.new_context(viewport=VIEWPORT)
+        page = (context or browser).new_page()
         _watch_page(page, student)
         page.goto(f"{url}/?{query(student.params)}")
-        contexts.append(context)
+        contexts.append(context or page)
         pages.append(page)
     for page in pages:
         page.get_by_role("button", name="Play").wait_for(timeout=timeout_ms)
@@ -918,7 +920,7 @@ def _launch(playwright, cpus: str = "", nice: int = 0, shared_cache: bool = Fals
     if shared_cache:    # the pages share one HTTP and code cache: each loads ~20% faster (make test)
         return playwright.chromium.launch_persistent_context(
             tempfile.mkdtemp(prefix="classroom-profile-"), executable_path=executable, headless=True,
-            args=BROWSER_ARGS, viewport={"width": 1280, "height": 900})
+            args=BROWSER_ARGS, viewport=VIEWPORT)
     return playwright.chromium.launch(executable_path=executable, headless=True, args=BROWSER_ARGS)
 
 
